@@ -90,5 +90,132 @@ def db_migrate(ctx: click.Context) -> None:
     click.echo(f"applied migrations: {applied or 'none (up to date)'}")
 
 
+def _runtime(ctx: click.Context, ensure_index: bool = True):
+    from .wiring import build_runtime, refresh_index
+
+    runtime = build_runtime(_settings(ctx))
+    if ensure_index and runtime.live.snapshot is None:
+        refresh_index(runtime)
+    return runtime
+
+
+@cli.group("index")
+def index_group() -> None:
+    """The search index over published entries."""
+
+
+@index_group.command("build")
+@click.option("--quiet", is_flag=True, help="Print only the summary line.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_context
+def index_build(ctx: click.Context, quiet: bool, as_json: bool) -> None:
+    """Sync content files and (re)build the index; only changed text is embedded."""
+    from rich.progress import Progress
+
+    from .wiring import refresh_index
+
+    runtime = _runtime(ctx, ensure_index=False)
+    if quiet or as_json:
+        report = refresh_index(runtime)
+    else:
+        with Progress(transient=True) as progress:
+            task = progress.add_task("embedding", total=None)
+            report = refresh_index(runtime, progress=lambda done, total: progress.update(task, completed=done,
+                                                                                          total=total))
+    if as_json:
+        _echo_json(report.as_dict())
+        return
+    click.echo(f"index: {report.entries} entries, {report.texts} texts; embedded {report.embedded}, "
+               f"reused {report.reused}; added {len(report.added)}, changed {len(report.changed)}, "
+               f"removed {len(report.removed)}{' (full rebuild)' if report.full_rebuild else ''} "
+               f"in {report.seconds}s")
+
+
+def _ask_one(runtime, question: str, lang: str | None, age: float | None, region: str | None) -> dict:
+    from .features.ask import render_result
+
+    result = runtime.answerer.answer(question, lang, age, log_question=True)
+    body = None
+    if result.entry_id:
+        body = runtime.live.snapshot.entries[result.entry_id].text(result.lang).body
+    result.text = render_result(runtime.renderer, result, runtime.kb.regions.get(region or runtime.settings.region),
+                                body)
+    return result.as_dict()
+
+
+@cli.command()
+@click.argument("question", required=False)
+@click.option("--lang", type=click.Choice(["en", "zh"]), default=None, help="Reply language (default: the question's).")
+@click.option("--age-months", type=click.FloatRange(0, 36), default=None, help="The child's age in months.")
+@click.option("--region", default=None, help="Region for emergency numbers (default: SPROUT_REGION).")
+@click.option("--json", "as_json", is_flag=True, help="Print the whole result as JSON.")
+@click.option("--jsonl", is_flag=True, help="Read JSON lines from stdin ({id, question, lang, age_months}); write one "
+                                            "result per line.")
+@click.pass_context
+def ask(ctx: click.Context, question: str | None, lang: str | None, age_months: float | None, region: str | None,
+        as_json: bool, jsonl: bool) -> None:
+    """Ask Sprout a question (triage first, then the knowledge base)."""
+    if not jsonl and not question:
+        raise click.UsageError("give a question, or --jsonl to read questions from stdin")
+    runtime = _runtime(ctx)
+    if jsonl:
+        for number, line in enumerate(sys.stdin, 1):
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+                if not isinstance(item, dict) or not isinstance(item.get("question"), str):
+                    raise ValueError("needs a 'question' string")
+            except ValueError as exc:
+                click.echo(json.dumps({"line": number, "error": f"bad input: {exc}"}))
+                continue
+            result = _ask_one(runtime, item["question"], item.get("lang"), item.get("age_months"), region)
+            click.echo(json.dumps({"id": item.get("id"), **result}, ensure_ascii=False))
+        return
+    result = _ask_one(runtime, question, lang, age_months, region)
+    if as_json:
+        _echo_json(result)
+    else:
+        click.echo(result["text"])
+
+
+@cli.command()
+@click.option("--user", default="me", show_default=True, help="Local user name (each keeps their own profile).")
+@click.option("--lang", type=click.Choice(["en", "zh"]), default=None, help="Language to start in.")
+@click.pass_context
+def chat(ctx: click.Context, user: str, lang: str | None) -> None:
+    """Chat with Sprout in the terminal (same engine as Telegram; buttons are numbered)."""
+    from .local_chat import LocalChat
+
+    runtime = _runtime(ctx)
+    local = LocalChat(runtime.engine, user, click.echo, runtime.settings.data_dir / "exports", lang)
+    interactive = sys.stdin.isatty()
+    local.run(sys.stdin, prompt=(lambda: click.echo("> ", nl=False)) if interactive else None)
+
+
+@cli.command()
+@click.pass_context
+def serve(ctx: click.Context) -> None:
+    """Run the Telegram bot (polling, or webhook when SPROUT_WEBHOOK_URL is set)."""
+    settings = _settings(ctx)
+    if not settings.telegram_token:
+        raise click.ClickException(
+            "TELEGRAM_BOT_TOKEN is not set. Create a bot by talking to @BotFather in Telegram (/newbot), "
+            "then run: export TELEGRAM_BOT_TOKEN=<the token it gives you>. Without a token, use `sprout chat`.")
+    from .telegram_app import run_telegram
+
+    run_telegram(_runtime(ctx))
+
+
+@cli.command()
+@click.pass_context
+def run(ctx: click.Context) -> None:
+    """Start Sprout: the Telegram bot when TELEGRAM_BOT_TOKEN is set, else the local chat."""
+    if _settings(ctx).telegram_token:
+        ctx.invoke(serve)
+    else:
+        ctx.invoke(chat)
+
+
 def main() -> None:
     cli(prog_name="sprout")

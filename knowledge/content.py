@@ -102,6 +102,20 @@ class Entry:
         }
 
 
+class _Loader(yaml.SafeLoader):
+    """Safe YAML without implicit timestamps: dates stay text so a bad date is a clear problem, not a crash."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def load_yaml(text: str) -> Any:
+    return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+
+
 def _key_lines(node: yaml.Node, prefix: str = "", offset: int = 0) -> dict[str, int]:
     """Map dotted key paths of a YAML mapping to their 1-based line numbers in the file."""
     lines: dict[str, int] = {}
@@ -121,8 +135,8 @@ def _key_lines(node: yaml.Node, prefix: str = "", offset: int = 0) -> dict[str, 
 class _Reader:
     """Collects problems while reading one entry file's fields."""
 
-    def __init__(self, path: str, data: dict[str, Any], lines: dict[str, int]):
-        self.path, self.data, self.lines = path, data, lines
+    def __init__(self, path: str, data: dict[str, Any], lines: dict[str, int], default_line: int = 1):
+        self.path, self.data, self.lines, self.default_line = path, data, lines, default_line
         self.problems: list[Problem] = []
 
     def line(self, key: str) -> int:
@@ -130,7 +144,7 @@ class _Reader:
             if key in self.lines:
                 return self.lines[key]
             key = key.rpartition(".")[0]
-        return 1
+        return self.default_line  # a missing field: point at the end of the front matter
 
     def error(self, key: str, message: str, level: str = "error") -> None:
         self.problems.append(Problem(self.path, self.line(key), message, level))
@@ -138,9 +152,12 @@ class _Reader:
     def get(self, key: str) -> Any:
         value: Any = self.data
         for part in key.split("."):
-            if not isinstance(value, dict) or part not in value:
+            if isinstance(value, list) and part.isdigit() and int(part) < len(value):
+                value = value[int(part)]
+            elif isinstance(value, dict) and part in value:
+                value = value[part]
+            else:
                 return None
-            value = value[part]
         return value
 
     def text(self, key: str, required: bool = True) -> str | None:
@@ -170,7 +187,7 @@ class _Reader:
 
 
 def split_front_matter(text: str) -> tuple[str, str, int] | None:
-    """Return (front matter, body, line number where the body starts) or None when there is no front matter."""
+    """Return (front matter, body, line number of the closing '---') or None when there is no front matter."""
     if not text.startswith("---"):
         return None
     end = re.search(r"^---\s*$", text[3:], re.MULTILINE)
@@ -189,15 +206,15 @@ def parse_entry(text: str, path: str, min_questions: int = 3, max_questions: int
         return None, [Problem(path, 1, "no YAML front matter: the file must start with a '---' line")]
     front, body, body_line = parts
     try:
-        node = yaml.compose(front)
-        data = yaml.safe_load(front)
+        node = yaml.compose(front, Loader=_Loader)
+        data = load_yaml(front)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 2 if mark else 1
+        line = mark.line + 1 if mark else 1
         return None, [Problem(path, line, f"front matter is not valid YAML: {getattr(exc, 'problem', exc)}")]
     if not isinstance(data, dict):
         return None, [Problem(path, 2, "front matter must be a mapping of fields")]
-    r = _Reader(path, data, _key_lines(node, offset=1))
+    r = _Reader(path, data, _key_lines(node), default_line=body_line)
 
     entry_id = r.text("id")
     if entry_id and not ID_PATTERN.match(entry_id):
@@ -264,8 +281,9 @@ def parse_entry(text: str, path: str, min_questions: int = 3, max_questions: int
         if title and text:
             texts[lang] = EntryText(title, text, tuple(q.strip() for q in questions))
         for dose in find_doses(f"{title or ''}\n{text}"):
-            r.problems.append(Problem(path, body_line, f"looks like a medicine dose ({dose!r}); say 'ask a doctor or "
-                                                        "pharmacist about the right dose' instead"))
+            offset = next((i for i, line in enumerate(body.split("\n")) if dose in line), 0)
+            r.problems.append(Problem(path, body_line + offset, f"looks like a medicine dose ({dose!r}); say 'ask a "
+                                                                 "doctor or pharmacist about the right dose' instead"))
     stem = Path(path).stem
     if entry_id and stem != entry_id and Path(path).suffix == ".md":
         r.error("id", f"id {entry_id!r} must match the file name {stem!r}")
@@ -333,8 +351,8 @@ def read_yaml(path: Path, rel: str) -> tuple[Any, dict[str, int], list[Problem]]
         return None, {}, [Problem(rel, 1, "file is missing")]
     try:
         text = path.read_text(encoding="utf-8")
-        node = yaml.compose(text)
-        data = yaml.safe_load(text)
+        node = yaml.compose(text, Loader=_Loader)
+        data = load_yaml(text)
     except UnicodeDecodeError:
         return None, {}, [Problem(rel, 1, "file is not UTF-8 text")]
     except yaml.YAMLError as exc:

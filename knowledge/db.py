@@ -197,4 +197,18 @@ _CORE_SCHEMA = [
 ]
 
 
-MIGRATIONS: list[Migration] = [_m001_core]
+def _m002_retrieval(db: sqlite_utils.Database) -> None:
+    db.execute("alter table entries add column file_hash text")
+    db.execute("""create table embedding_cache (
+        model_id text not null,
+        text_hash text not null,
+        vector blob not null,
+        primary key (model_id, text_hash)
+    )""")
+    # Keyword index: text pre-segmented (jieba for Chinese) so FTS5 tokenises on spaces in both languages.
+    db.execute("""create virtual table search_fts using fts5(
+        entry_id unindexed, lang unindexed, kind unindexed, text, tokenize = 'porter unicode61 remove_diacritics 2'
+    )""")
+
+
+MIGRATIONS: list[Migration] = [_m001_core, _m002_retrieval]

@@ -1,0 +1,95 @@
+"""Questions in the parent's own words: triage, retrieval, a whole vetted entry, and helpfulness feedback."""
+
+from __future__ import annotations
+
+
+from knowledge.db import utcnow_iso
+from knowledge.users import CONSENT_VERSION
+from retrieval.answer import Answerer, Result
+
+from ..engine import Turn
+from ..messages import Button, Reply
+from ..render import Renderer
+
+
+def render_result(renderer: Renderer, result: Result, region: dict, body: str | None = None) -> str:
+    """The reply text for any result kind, in the result's language."""
+    if result.kind == "answer":
+        return renderer.render("answer", result.lang, result=result, body=body or "")
+    if result.kind == "no_answer":
+        return renderer.render("no_answer", result.lang, result=result)
+    return renderer.render(f"triage_{result.kind}", result.lang, result=result, region=region)
+
+
+def youngest_age(turn: Turn) -> float | None:
+    """The youngest registered child's age: the safe choice for triage thresholds when the message gives none."""
+    if turn.user.consent_version != CONSENT_VERSION:
+        return None
+    ages = [c.age_months(turn.today) for c in turn.engine.users.children(turn.user.id)]
+    return min(ages) if ages else None
+
+
+class Ask:
+    def __init__(self, answerer: Answerer):
+        self.answerer = answerer
+        self.commands: dict = {}
+        self.callbacks = {"ask": self.on_related, "fb": self.on_feedback}
+        self.flows: dict = {}
+
+    def on_text(self, turn: Turn) -> list[Reply]:
+        """Free text: triage first, then the knowledge base."""
+        result = self.answerer.answer(turn.incoming.text, turn.lang, youngest_age(turn), user_id=turn.user.id)
+        return [self.reply_for(turn, result)]
+
+    def reply_for(self, turn: Turn, result: Result) -> Reply:
+        engine = turn.engine
+        region = engine.kb.regions.get(turn.user.region)
+        body = None
+        if result.kind == "answer":
+            entry = self._entry(turn, result.entry_id)
+            body = entry.text(turn.lang).body if entry else ""
+        text = render_result(engine.renderer, result, region, body)
+        rows: list[list[Button]] = [[Button(r["title"][:60], f"ask:{r['id']}")] for r in result.related]
+        if result.kind == "answer" and result.question_id is not None:
+            rows.append([Button(turn.t("feedback.yes"), f"fb:{result.question_id}:1"),
+                         Button(turn.t("feedback.no"), f"fb:{result.question_id}:0")])
+        return turn.reply(text, *rows)
+
+    def _entry(self, turn: Turn, entry_id: str | None):
+        retriever = self.answerer.retriever
+        snap = retriever.live.snapshot if retriever else None
+        if snap and entry_id in snap.entries:
+            return snap.entries[entry_id]
+        return None
+
+    def on_related(self, turn: Turn, parts: list[str]) -> list[Reply]:
+        """A related-entry button: show that whole entry."""
+        entry = self._entry(turn, parts[0] if parts else None)
+        if entry is None:
+            return [turn.reply(turn.t("error.stale_button"))]
+        text = entry.text(turn.lang)
+        question_id = None
+        with turn.engine.db.conn:
+            cursor = turn.engine.db.execute(
+                "insert into question_log (user_id, asked_at, lang, question, kind, entry_id, score) "
+                "values (?, ?, ?, ?, 'answer', ?, null)", [turn.user.id, utcnow_iso(), turn.lang, text.title, entry.id])
+            question_id = cursor.lastrowid
+        result = Result("answer", turn.lang, turn.lang, entry_id=entry.id, title=text.title, topic=entry.topic,
+                        age_range=[entry.age_min, entry.age_max], sources=[s.as_dict() for s in entry.sources],
+                        reviewed=entry.reviewed.isoformat() if entry.reviewed else None, question_id=question_id)
+        return [self.reply_for(turn, result)]
+
+    def on_feedback(self, turn: Turn, parts: list[str]) -> list[Reply]:
+        """👍 / 👎 on an answer, stored once per question (a second press changes the vote)."""
+        if len(parts) != 2 or not parts[0].isdigit() or parts[1] not in ("0", "1"):
+            return [turn.reply(turn.t("error.stale_button"))]
+        db = turn.engine.db
+        row = db.execute("select entry_id from question_log where id = ? and user_id = ?",
+                         [int(parts[0]), turn.user.id]).fetchone()
+        if row is None or row[0] is None:
+            return [turn.reply(turn.t("error.stale_button"))]
+        with db.conn:
+            db.execute("insert into feedback (user_id, question_id, entry_id, helpful, created_at) values (?, ?, ?, ?, ?) "
+                       "on conflict(user_id, question_id) do update set helpful = excluded.helpful",
+                       [turn.user.id, int(parts[0]), row[0], int(parts[1]), utcnow_iso()])
+        return [turn.reply(turn.t("feedback.thanks_yes" if parts[1] == "1" else "feedback.thanks_no"))]

@@ -1,0 +1,88 @@
+"""The local chat: the same conversation engine in a terminal, buttons shown as numbered choices.
+Works interactively and with piped stdin (one message per line), so it can be scripted."""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+from typing import Callable, TextIO
+
+from .engine import Engine
+from .messages import Button, Incoming, Reply
+
+log = logging.getLogger(__name__)
+_LOCATION = re.compile(r"^\s*@\s*(-?\d+(?:\.\d+)?)\s*,\s*(-?\d+(?:\.\d+)?)\s*$")
+
+
+def parse_line(line: str, user_key: str, choices: list[Button], language_hint: str | None) -> Incoming | None:
+    """Turn one typed line into an engine action: /command, a number for a button, @lat,lon, or text."""
+    text = line.strip()
+    if not text:
+        return None
+    if text.isdigit() and 1 <= int(text) <= len(choices):
+        return Incoming(user_key, callback=choices[int(text) - 1].data, language_hint=language_hint)
+    if text.startswith("/") and len(text) > 1:
+        command, _, args = text[1:].partition(" ")
+        return Incoming(user_key, command=command.split("@")[0], args=args.strip(), text=text,
+                        language_hint=language_hint)
+    match = _LOCATION.match(text)
+    if match:
+        return Incoming(user_key, location=(float(match[1]), float(match[2])), language_hint=language_hint)
+    return Incoming(user_key, text=text, language_hint=language_hint)
+
+
+class LocalChat:
+    def __init__(self, engine: Engine, user: str, write: Callable[[str], None], export_dir: Path,
+                 language: str | None = None):
+        self.engine, self.write, self.export_dir, self.language = engine, write, export_dir, language
+        self.user_key = f"local:{user}"
+        self.choices: list[Button] = []
+
+    def _lang(self) -> str:
+        user = self.engine.users.find(self.user_key)
+        return user.language if user else (self.language or self.engine.settings.language)
+
+    def run(self, stdin: TextIO, prompt: Callable[[], None] | None = None) -> None:
+        """Read lines until end of input; `prompt` (interactive use only) is called before each read."""
+        if self.engine.users.find(self.user_key) is None:
+            self.send(Incoming(self.user_key, command="start", language_hint=self.language))
+            if self.language:
+                user = self.engine.users.find(self.user_key)
+                self.engine.users.update(user.id, language=self.language)
+        elif prompt is not None:
+            self.write(self.engine.renderer.t("chat.back", self._lang()))
+        while True:
+            if prompt is not None:
+                prompt()
+            line = stdin.readline()
+            if not line:
+                break
+            incoming = parse_line(line, self.user_key, self.choices, self.language)
+            if incoming is not None:
+                self.send(incoming)
+
+    def send(self, incoming: Incoming) -> None:
+        try:
+            replies = self.engine.handle(incoming)
+        except Exception:  # the chat keeps going; the error is logged without the message text
+            log.exception("local chat: handling failed")
+            replies = [Reply(self.engine.renderer.t("error.internal", self._lang()))]
+        self.show(replies)
+
+    def show(self, replies: list[Reply]) -> None:
+        self.choices.clear()
+        t = lambda key, **kw: self.engine.renderer.t(key, self._lang(), **kw)  # noqa: E731
+        for reply in replies:
+            lines = [reply.text.replace("**", "")]
+            for button in (b for row in reply.buttons for b in row):
+                self.choices.append(button)
+                lines.append(f"  [{len(self.choices)}] {button.label}")
+            if reply.request_location:
+                lines.append(t("chat.location_hint"))
+            if reply.document is not None:
+                self.export_dir.mkdir(parents=True, exist_ok=True)
+                saved = self.export_dir / reply.document.filename
+                saved.write_bytes(reply.document.content)
+                lines.append(t("chat.file_saved", path=str(saved)))
+            self.write("\n".join(lines) + "\n")

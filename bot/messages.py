@@ -1,0 +1,50 @@
+"""What goes in and out of the conversation engine: plain data, no Telegram types."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    data: str  # callback data, at most 64 bytes (Telegram's limit)
+
+    def __post_init__(self) -> None:
+        if len(self.data.encode("utf-8")) > 64:
+            raise ValueError(f"callback data too long: {self.data!r}")
+
+
+@dataclass(frozen=True)
+class Document:
+    filename: str
+    content: bytes
+    mime_type: str = "application/json"
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    document: Document | None = None
+    request_location: bool = False  # offer a "share my location" button
+    location_label: str = ""
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One thing a user did: a message, a command, a button press or a shared location."""
+
+    user_key: str                        # 'tg:<id>' or 'local:<name>'
+    chat_id: int | None = None
+    text: str | None = None
+    command: str | None = None           # without the slash
+    args: str = ""
+    callback: str | None = None
+    location: tuple[float, float] | None = field(default=None, repr=False)  # never logged
+    language_hint: str | None = None     # e.g. Telegram's language_code on first contact
+    telegram_user_id: int | None = None  # numeric id, used for curator roles
+
+
+def keyboard(*rows: list[Button] | tuple[Button, ...]) -> tuple[tuple[Button, ...], ...]:
+    return tuple(tuple(row) for row in rows if row)

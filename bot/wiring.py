@@ -1,0 +1,101 @@
+"""The composition root: builds every component from the settings once and wires them together."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Callable
+
+import sqlite_utils
+
+from knowledge.bundle import KnowledgeBase, load_knowledge
+from knowledge.db import open_database
+from knowledge.settings import Settings
+from knowledge.triage import Triage
+from retrieval.answer import Answerer
+from retrieval.embedding import Embedder, SentenceTransformerEmbedder
+from retrieval.index import IndexBuilder, LiveIndex
+from retrieval.keyword import Segmenter
+from retrieval.search import Retriever
+
+from .engine import Clock, Engine, utc_now
+from .render import Renderer
+
+
+class LazyModel:
+    """Loads the embedding model on first use, once, even when two threads ask at the same time."""
+
+    def __init__(self, factory: Callable[[], Embedder]):
+        self._factory = factory
+        self._model: Embedder | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self) -> Embedder:
+        if self._model is None:
+            with self._lock:
+                if self._model is None:
+                    self._model = self._factory()
+        return self._model
+
+    @property
+    def loaded(self) -> bool:
+        return self._model is not None
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: sqlite_utils.Database
+    kb: KnowledgeBase
+    renderer: Renderer
+    triage: Triage
+    segmenter: Segmenter
+    model: LazyModel
+    live: LiveIndex
+    retriever: Retriever
+    answerer: Answerer
+    builder: IndexBuilder
+    engine: Engine
+    clock: Clock
+    # Features that need the Telegram Application (e.g. scheduled jobs) register a hook here.
+    telegram_hooks: list = field(default_factory=list)
+
+
+def build_runtime(settings: Settings, clock: Clock = utc_now,
+                  embedder_factory: Callable[[], Embedder] | None = None) -> Runtime:
+    db = open_database(settings.db_path)
+    kb, _ = load_knowledge(settings.content_dir, clock().date())
+    renderer = Renderer()
+    triage = Triage()
+    segmenter = Segmenter()
+    model = LazyModel(embedder_factory or (lambda: SentenceTransformerEmbedder(settings.model)))
+    live = LiveIndex(settings.index_dir, db, segmenter)
+    retriever = Retriever(live, db, model, segmenter)
+    answerer = Answerer(triage, retriever, db, clock)
+    builder = IndexBuilder(db, settings.index_dir, settings.model, model, segmenter)
+    engine = Engine(settings, db, kb, renderer, clock)
+    runtime = Runtime(settings, db, kb, renderer, triage, segmenter, model, live, retriever, answerer, builder,
+                      engine, clock)
+    install_features(runtime)
+    return runtime
+
+
+def install_features(runtime: Runtime) -> None:
+    """Register every feature with the conversation engine (the order sets the order of /help)."""
+    from .features.ask import Ask
+    from .features.profile import Profile
+
+    engine = runtime.engine
+    engine.add(Profile())
+    engine.add(Ask(runtime.answerer))
+
+
+def refresh_index(runtime: Runtime, progress=None):
+    """Sync content files into the database, rebuild what changed, and swap the live index."""
+    from knowledge.store import EntryStore
+
+    EntryStore(runtime.db).sync_from_files(runtime.kb.entries)
+    report = runtime.builder.build(progress=progress)
+    runtime.live.reload()
+    return report

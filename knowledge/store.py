@@ -1,0 +1,116 @@
+"""The live entry store in SQLite: content files are synced in, curators' changes are recorded with history."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from datetime import date
+from typing import Any, Iterable
+
+import sqlite_utils
+
+from .content import Entry, EntryText, Source
+from .db import utcnow_iso
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    added: list[str]
+    updated: list[str]
+    unchanged: int
+
+
+def _entry_from_rows(row: dict[str, Any], texts: Iterable[dict[str, Any]]) -> Entry:
+    return Entry(
+        id=row["id"], topic=row["topic"], age_min=row["age_min"], age_max=row["age_max"], status=row["status"],
+        author=row["author"], reviewer=row["reviewer"],
+        reviewed=date.fromisoformat(row["reviewed"]) if row["reviewed"] else None,
+        review_by=date.fromisoformat(row["review_by"]) if row["review_by"] else None,
+        sources=tuple(Source(**s) for s in json.loads(row["sources"])),
+        texts={t["lang"]: EntryText(t["title"], t["body"], tuple(json.loads(t["questions"]))) for t in texts},
+        path=row["path"] or "",
+    )
+
+
+class EntryStore:
+    """Reads and writes guidance entries in the database; every write is one transaction."""
+
+    def __init__(self, db: sqlite_utils.Database):
+        self.db = db
+
+    def all(self, status: str | None = None) -> list[Entry]:
+        where, params = ("where status = ?", [status]) if status else ("", [])
+        rows = list(self.db.query(f"select * from entries {where} order by id", params))
+        texts: dict[str, list[dict[str, Any]]] = {}
+        for t in self.db.query("select * from entry_texts"):
+            texts.setdefault(t["entry_id"], []).append(t)
+        return [_entry_from_rows(r, texts.get(r["id"], [])) for r in rows]
+
+    def published(self) -> list[Entry]:
+        return self.all("published")
+
+    def get(self, entry_id: str) -> Entry | None:
+        rows = list(self.db.query("select * from entries where id = ?", [entry_id]))
+        if not rows:
+            return None
+        texts = self.db.query("select * from entry_texts where entry_id = ?", [entry_id])
+        return _entry_from_rows(rows[0], texts)
+
+    def _write(self, entry: Entry, file_hash: str | None) -> None:
+        self.db.execute(
+            """insert into entries (id, topic, age_min, age_max, status, author, reviewer, reviewed, review_by,
+                   sources, content_hash, path, updated_at, file_hash)
+               values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+               on conflict(id) do update set topic=excluded.topic, age_min=excluded.age_min,
+                   age_max=excluded.age_max, status=excluded.status, author=excluded.author,
+                   reviewer=excluded.reviewer, reviewed=excluded.reviewed, review_by=excluded.review_by,
+                   sources=excluded.sources, content_hash=excluded.content_hash, path=excluded.path,
+                   updated_at=excluded.updated_at, file_hash=coalesce(excluded.file_hash, entries.file_hash)""",
+            [entry.id, entry.topic, entry.age_min, entry.age_max, entry.status, entry.author, entry.reviewer,
+             entry.reviewed.isoformat() if entry.reviewed else None,
+             entry.review_by.isoformat() if entry.review_by else None,
+             json.dumps([s.as_dict() for s in entry.sources], ensure_ascii=False), entry.content_hash,
+             entry.path or None, utcnow_iso(), file_hash])
+        self.db.execute("delete from entry_texts where entry_id = ?", [entry.id])
+        for lang, text in entry.texts.items():
+            self.db.execute("insert into entry_texts (entry_id, lang, title, body, questions) values (?, ?, ?, ?, ?)",
+                            [entry.id, lang, text.title, text.body, json.dumps(list(text.questions), ensure_ascii=False)])
+
+    def sync_from_files(self, entries: Iterable[Entry]) -> SyncReport:
+        """Bring file entries in; an entry whose file did not change keeps curators' database edits."""
+        added, updated, unchanged = [], [], 0
+        known = {r["id"]: r["file_hash"] for r in self.db.query("select id, file_hash from entries")}
+        with self.db.conn:
+            self.db.execute("begin immediate")
+            for entry in entries:
+                file_hash = entry.content_hash
+                if entry.id not in known:
+                    added.append(entry.id)
+                elif known[entry.id] == file_hash:
+                    unchanged += 1
+                    continue
+                else:
+                    updated.append(entry.id)
+                self._write(entry, file_hash)
+                self.db.execute("insert into entry_reviews (entry_id, from_status, to_status, actor, at, note) "
+                                "values (?, ?, ?, ?, ?, ?)",
+                                [entry.id, None, entry.status, entry.reviewer or entry.author, utcnow_iso(),
+                                 f"synced from {entry.path}"])
+        return SyncReport(added, updated, unchanged)
+
+    def save(self, entry: Entry, actor: str, action: str, before: Entry | None = None, note: str | None = None) -> None:
+        """Write an entry, its review history and the audit log in one transaction."""
+        with self.db.conn:
+            self.db.execute("begin immediate")
+            self._write(entry, None)
+            if before is None or before.status != entry.status:
+                self.db.execute("insert into entry_reviews (entry_id, from_status, to_status, actor, at, note) "
+                                "values (?, ?, ?, ?, ?, ?)",
+                                [entry.id, before.status if before else None, entry.status, actor, utcnow_iso(), note])
+            self.db.execute("insert into audit_log (at, actor, action, target, before, after) values (?, ?, ?, ?, ?, ?)",
+                            [utcnow_iso(), actor, action, entry.id,
+                             json.dumps(before.as_dict(), ensure_ascii=False) if before else None,
+                             json.dumps(entry.as_dict(), ensure_ascii=False)])
+
+    def with_status(self, entry: Entry, **changes: Any) -> Entry:
+        return replace(entry, **changes)

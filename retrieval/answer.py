@@ -1,0 +1,108 @@
+"""The one entry point every front end uses: triage first, then retrieval, then a structured result."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+import sqlite_utils
+
+from knowledge.triage import Triage, TriageResult
+
+from .search import Retriever, SearchOutcome, detect_language
+
+log = logging.getLogger(__name__)
+
+TRIAGE_KINDS = ("emergency", "urgent", "crisis", "safeguarding", "refused", "out_of_scope")
+KINDS = ("answer", "no_answer") + TRIAGE_KINDS
+Clock = Callable[[], datetime]
+
+
+def utc_clock() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class Result:
+    kind: str
+    lang: str
+    question_lang: str
+    entry_id: str | None = None
+    title: str | None = None
+    topic: str | None = None
+    age_range: list[int] | None = None
+    score: float | None = None
+    sources: list[dict[str, Any]] = field(default_factory=list)
+    reviewed: str | None = None
+    related: list[dict[str, str]] = field(default_factory=list)
+    signs: list[str] = field(default_factory=list)
+    hypothetical: bool = False
+    age_months: float | None = None
+    degraded: bool = False     # retrieval was unavailable; triage still ran
+    question_id: int | None = None
+    text: str = ""             # the rendered reply, filled by the renderer
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Answerer:
+    def __init__(self, triage: Triage, retriever: Retriever | None, db: sqlite_utils.Database | None,
+                 clock: Clock = utc_clock):
+        self.triage, self.retriever, self.db, self.clock = triage, retriever, db, clock
+
+    def answer(self, question: str, lang: str | None = None, age_months: float | None = None,
+               user_id: int | None = None, mode: str = "hybrid", log_question: bool = True) -> Result:
+        question_lang = detect_language(question)
+        reply_lang = lang or question_lang
+        checked: TriageResult = self.triage.check(question, age_months)
+        age = checked.age_months if checked.age_months is not None else age_months
+        if checked.kind in TRIAGE_KINDS:
+            result = Result(checked.kind, reply_lang, question_lang, signs=list(checked.signs),
+                            hypothetical=checked.hypothetical, age_months=age)
+            self._log(result, "", user_id, log_question)
+            return result
+        try:
+            if self.retriever is None:
+                raise RuntimeError("retrieval is not available")
+            outcome = self.retriever.search(question, question_lang, age, mode=mode)
+        except Exception:  # a broken index or model must not stop the reply; triage already ran
+            log.exception("retrieval failed")
+            result = Result("no_answer", reply_lang, question_lang, age_months=age, degraded=True)
+            self._log(result, question, user_id, log_question)
+            return result
+        result = self._from_outcome(outcome, reply_lang, question_lang, age)
+        self._log(result, question, user_id, log_question)
+        return result
+
+    def _from_outcome(self, outcome: SearchOutcome, lang: str, question_lang: str, age: float | None) -> Result:
+        best = outcome.best
+        if best is None or not outcome.confident:
+            related = [{"id": c.entry.id, "title": c.entry.text(lang).title} for c in outcome.candidates[:3]]
+            return Result("no_answer", lang, question_lang, score=outcome.confidence, related=related, age_months=age)
+        entry = best.entry
+        related = [{"id": c.entry.id, "title": c.entry.text(lang).title} for c in outcome.candidates[1:4]]
+        return Result(
+            "answer", lang, question_lang, entry_id=entry.id, title=entry.text(lang).title, topic=entry.topic,
+            age_range=[entry.age_min, entry.age_max], score=outcome.confidence,
+            sources=[s.as_dict() for s in entry.sources],
+            reviewed=entry.reviewed.isoformat() if entry.reviewed else None, related=related, age_months=age)
+
+    def _log(self, result: Result, question: str, user_id: int | None, enabled: bool) -> None:
+        if not enabled or self.db is None:
+            return
+        try:
+            with self.db.conn:
+                cursor = self.db.execute(
+                    "insert into question_log (user_id, asked_at, lang, question, kind, entry_id, score, age_months) "
+                    "values (?, ?, ?, ?, ?, ?, ?, ?)",
+                    # Triage outcomes are counted but their text is not kept: it is about a child in trouble and
+                    # curators need only the questions the knowledge base could not answer well.
+                    [user_id, self.clock().strftime("%Y-%m-%dT%H:%M:%SZ"), result.question_lang,
+                     question if result.kind in ("answer", "no_answer") else "", result.kind, result.entry_id,
+                     result.score, result.age_months])
+                result.question_id = cursor.lastrowid
+        except Exception:  # logging a question must never cost the parent the answer
+            log.exception("could not log question")

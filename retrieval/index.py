@@ -1,0 +1,249 @@
+"""Building and loading the search index: incremental (only changed text is embedded), written beside the old
+one and swapped in atomically, with a manifest that ties it to the model and the content it was built from."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy as np
+import sqlite_utils
+
+from knowledge.content import Entry
+from knowledge.store import EntryStore
+
+from . import keyword
+from .dense import DenseIndex
+from .embedding import Embedder, EmbeddingCache
+
+MANIFEST_VERSION = 1
+
+
+def text_id(entry_id: str, lang: str, kind: str, text: str) -> int:
+    """A stable 63-bit id for one indexed text, so FAISS ids mean the same thing in every build."""
+    digest = hashlib.sha256(f"{entry_id}\x1f{lang}\x1f{kind}\x1f{text}".encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") >> 1
+
+
+@dataclass(frozen=True)
+class TextUnit:
+    id: int
+    entry_id: str
+    lang: str
+    kind: str  # title | question | body
+    text: str
+
+
+def entry_units(entry: Entry) -> list[TextUnit]:
+    units = []
+    for lang, t in entry.texts.items():
+        pieces = [("title", t.title)] + [("question", q) for q in t.questions] + [("body", t.body)]
+        for kind, text in pieces:
+            units.append(TextUnit(text_id(entry.id, lang, kind, text), entry.id, lang, kind, text))
+    return list({u.id: u for u in units}.values())
+
+
+@dataclass
+class BuildReport:
+    entries: int = 0
+    texts: int = 0
+    embedded: int = 0
+    reused: int = 0
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    full_rebuild: bool = False
+    seconds: float = 0.0
+    path: str = ""
+
+    def as_dict(self) -> dict:
+        return {k: v for k, v in self.__dict__.items()}
+
+
+def read_manifest(index_dir: Path) -> dict | None:
+    try:
+        return json.loads((index_dir / "current" / "manifest.json").read_text(encoding="utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError, NotADirectoryError):
+        return None
+
+
+def manifest_matches(manifest: dict | None, model_id: str) -> bool:
+    return bool(manifest) and manifest.get("version") == MANIFEST_VERSION and manifest.get("model_id") == model_id
+
+
+def _swap_current(index_dir: Path, new_dir: Path) -> None:
+    """Point index_dir/current at new_dir in one rename, so a reader sees the old index or the new, never half."""
+    link = index_dir / "current"
+    tmp = index_dir / f".current-{os.getpid()}-{threading.get_ident()}"
+    if tmp.is_symlink() or tmp.exists():
+        tmp.unlink()
+    tmp.symlink_to(new_dir.name)
+    os.replace(tmp, link)
+
+
+def _prune(index_dir: Path, keep: set[str]) -> None:
+    for path in index_dir.glob("build-*"):
+        if path.name not in keep and path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+
+
+class IndexBuilder:
+    def __init__(self, db: sqlite_utils.Database, index_dir: Path, model_id: str,
+                 embedder_factory: Callable[[], Embedder], segmenter: keyword.Segmenter):
+        self.db, self.index_dir, self.model_id = db, index_dir, model_id
+        self._embedder_factory = embedder_factory
+        self._embedder: Embedder | None = None
+        self.segmenter = segmenter
+        self._lock = threading.Lock()
+
+    def embedder(self) -> Embedder:
+        # Loaded only when some text is new: an unchanged index is refreshed without touching the model.
+        if self._embedder is None:
+            self._embedder = self._embedder_factory()
+        return self._embedder
+
+    def build(self, entries: Iterable[Entry] | None = None,
+              progress: Callable[[int, int], None] | None = None) -> BuildReport:
+        """Index the published entries (from `entries`, else the database) and swap the new index in."""
+        with self._lock:
+            return self._build(list(entries) if entries is not None else EntryStore(self.db).published(), progress)
+
+    def _build(self, entries: list[Entry], progress: Callable[[int, int], None] | None) -> BuildReport:
+        started = time.perf_counter()
+        self.index_dir.mkdir(parents=True, exist_ok=True)
+        report = BuildReport(entries=len(entries))
+        previous = read_manifest(self.index_dir)
+        report.full_rebuild = not manifest_matches(previous, self.model_id)
+        old_hashes: dict[str, str] = {} if report.full_rebuild else previous["entries"]
+        new_hashes = {e.id: e.content_hash for e in entries}
+        report.added = sorted(set(new_hashes) - set(old_hashes))
+        report.removed = sorted(set(old_hashes) - set(new_hashes))
+        report.changed = sorted(e for e in new_hashes if e in old_hashes and old_hashes[e] != new_hashes[e])
+
+        units = [u for e in entries for u in entry_units(e)]
+        report.texts = len(units)
+        vectors = self._embed(units, report, progress)
+
+        # Keyword index: rewrite only what changed, in one transaction.
+        touched = report.removed + report.changed + report.added
+        with self.db.conn:
+            self.db.execute("begin immediate")
+            if report.full_rebuild:
+                self.db.execute("delete from search_fts")
+                touched = list(new_hashes)
+            else:
+                keyword.delete_entries(self.db, touched)
+            fresh = set(touched) & set(new_hashes)
+            keyword.write_rows(self.db, ((u.entry_id, u.lang, u.kind, self.segmenter.index_text(u.text))
+                                         for u in units if u.entry_id in fresh))
+
+        # Dense index: a new directory, then one atomic swap of the `current` link.
+        dimension = self._dimension(vectors, previous)
+        new_dir = self.index_dir / f"build-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{time.perf_counter_ns()}"
+        new_dir.mkdir()
+        DenseIndex.build(np.array([u.id for u in units], dtype=np.int64), vectors, dimension).save(new_dir / "dense.faiss")
+        manifest = {
+            "version": MANIFEST_VERSION, "model_id": self.model_id, "dimension": dimension,
+            "entries": new_hashes,
+            "texts": {str(u.id): [u.entry_id, u.lang, u.kind] for u in units},
+            "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
+        (new_dir / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
+        old_target = os.readlink(self.index_dir / "current") if (self.index_dir / "current").is_symlink() else None
+        _swap_current(self.index_dir, new_dir)
+        _prune(self.index_dir, {new_dir.name, old_target or ""})
+        report.path = str(new_dir)
+        report.seconds = round(time.perf_counter() - started, 3)
+        return report
+
+    def _embed(self, units: list[TextUnit], report: BuildReport, progress) -> np.ndarray:
+        if not units:
+            return np.zeros((0, 1), np.float32)
+        # Look the texts up in the cache first; the model is loaded only if something is missing.
+        cache = EmbeddingCache(self.db, _LazyEmbedder(self.model_id, self.embedder))
+        vectors = []
+        step = 256
+        for start in range(0, len(units), step):
+            chunk = units[start:start + step]
+            matrix, new = cache.embed([u.text for u in chunk])
+            report.embedded += new
+            vectors.append(matrix)
+            if progress:
+                progress(min(start + step, len(units)), len(units))
+        report.reused = len(units) - report.embedded
+        return np.vstack(vectors)
+
+    def _dimension(self, vectors: np.ndarray, previous: dict | None) -> int:
+        if len(vectors):
+            return int(vectors.shape[1])
+        if self._embedder is not None:
+            return self._embedder.dimension
+        return int(previous["dimension"]) if previous else 384
+
+
+class _LazyEmbedder:
+    """Looks like an Embedder to the cache but loads the real one only when asked to encode."""
+
+    def __init__(self, model_id: str, load: Callable[[], Embedder]):
+        self.model_id, self._load = model_id, load
+
+    @property
+    def dimension(self) -> int:
+        return self._load().dimension
+
+    def encode(self, texts):
+        return self._load().encode(texts)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One consistent view for answering: the dense index, what its ids mean, and the entries it was built from."""
+
+    dense: DenseIndex
+    texts: dict[int, tuple[str, str, str]]
+    entries: dict[str, Entry]
+    terms: dict[tuple[str, str], frozenset[str]]  # (entry id, lang) -> its search terms
+    model_id: str
+    path: str
+
+
+def load_snapshot(index_dir: Path, db: sqlite_utils.Database, segmenter: keyword.Segmenter) -> Snapshot | None:
+    current = index_dir / "current"
+    try:
+        target = current.resolve(strict=True)
+        manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
+        dense = DenseIndex.load(target / "dense.faiss")
+    except (FileNotFoundError, OSError, json.JSONDecodeError, RuntimeError):
+        return None
+    published = {e.id: e for e in EntryStore(db).published() if e.id in manifest["entries"]}
+    terms = {(e.id, lang): frozenset(segmenter.terms(" ".join([t.title, *t.questions, t.body])))
+             for e in published.values() for lang, t in e.texts.items()}
+    texts = {int(k): tuple(v) for k, v in manifest["texts"].items()}
+    return Snapshot(dense, texts, published, terms, manifest["model_id"], str(target))
+
+
+class LiveIndex:
+    """Holds the snapshot readers use; `reload` builds a new one off to the side and swaps the reference."""
+
+    def __init__(self, index_dir: Path, db: sqlite_utils.Database, segmenter: keyword.Segmenter):
+        self.index_dir, self.db, self.segmenter = index_dir, db, segmenter
+        self._snapshot: Snapshot | None = None
+
+    @property
+    def snapshot(self) -> Snapshot | None:
+        if self._snapshot is None:
+            self._snapshot = load_snapshot(self.index_dir, self.db, self.segmenter)
+        return self._snapshot
+
+    def reload(self) -> Snapshot | None:
+        fresh = load_snapshot(self.index_dir, self.db, self.segmenter)
+        if fresh is not None:
+            self._snapshot = fresh
+        return self._snapshot

@@ -1,0 +1,72 @@
+"""Keyword search: SQLite FTS5 (BM25) over the same texts as the dense index, Chinese segmented with jieba."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Iterable
+
+import sqlite_utils
+
+_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[\u4e00-\u9fff]+", re.I)
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+# Words that carry no topic: dropping them keeps BM25 and the coverage signal about the subject of a question.
+_STOP_EN = frozenset("""a about after am an and any are as at baby babies be because been before being but by can
+could did do does doing for from get getting give giving go going got had has have having he her him his how i if in
+into is it its just kid kids me month months my now of old on once one or our she should so some than that the their
+them then there they this to too up us very was we week weeks were what when where which while who why will with
+would year years yo you your child toddler son daughter little im i'm ok okay normal much many need needs""".split())
+_STOP_ZH = frozenset("""的 了 吗 呢 吧 啊 呀 是 有 在 我 我家 我们 你 他 她 它 宝宝 宝贝 孩子 小孩 娃 个 月 岁 天 周 怎么 怎么办 怎样
+什么 为什么 可以 能 能不能 要 会 还 就 都 和 跟 与 或 也 很 太 这 那 这个 那个 一个 一下 没有 不 多 多少 时候 应该 需要 正常
+请问 如何 哪些 一 二 三 四 五 六 七 八 九 十 两 半""".split())
+
+
+class Segmenter:
+    """Turns text into search terms: lowercase words for English, jieba words for Chinese."""
+
+    def __init__(self) -> None:
+        import jieba
+
+        logging.getLogger("jieba").setLevel(logging.WARNING)
+        self._jieba = jieba.Tokenizer()
+
+    def terms(self, text: str) -> list[str]:
+        terms: list[str] = []
+        for match in _WORD.finditer(text.lower()):
+            word = match.group(0)
+            if _CJK.match(word):
+                terms.extend(t for t in self._jieba.cut_for_search(word) if t.strip() and t not in _STOP_ZH)
+            elif word not in _STOP_EN:
+                terms.append(word)
+        return terms
+
+    def index_text(self, text: str) -> str:
+        """Text as FTS5 should see it: terms separated by spaces (stop words kept out of the index too)."""
+        return " ".join(self.terms(text))
+
+
+def write_rows(db: sqlite_utils.Database, rows: Iterable[tuple[str, str, str, str]]) -> None:
+    """Insert (entry_id, lang, kind, segmented text) rows; the caller owns the transaction."""
+    db.conn.executemany("insert into search_fts (entry_id, lang, kind, text) values (?, ?, ?, ?)", list(rows))
+
+
+def delete_entries(db: sqlite_utils.Database, entry_ids: Iterable[str]) -> None:
+    db.conn.executemany("delete from search_fts where entry_id = ?", [(e,) for e in entry_ids])
+
+
+def _quote(term: str) -> str:
+    return '"' + term.replace('"', '""') + '"'
+
+
+def search(db: sqlite_utils.Database, terms: list[str], lang: str, limit: int = 50) -> list[tuple[str, float]]:
+    """Entries ranked by their best BM25 text match, best first, as (entry id, bm25 score; higher is better)."""
+    if not terms:
+        return []
+    query = " OR ".join(_quote(t) for t in dict.fromkeys(terms))
+    rows = db.conn.execute(
+        "select entry_id, bm25(search_fts) from search_fts where search_fts match ? and lang = ? "
+        "order by bm25(search_fts) limit ?", [query, lang, limit * 8]).fetchall()
+    best: dict[str, float] = {}
+    for entry_id, score in rows:  # bm25 is lower-is-better; keep each entry's best text
+        best.setdefault(entry_id, -score)
+    return list(best.items())[:limit]

