@@ -185,10 +185,12 @@ def ask(ctx: click.Context, question: str | None, lang: str | None, age_months: 
 @click.pass_context
 def chat(ctx: click.Context, user: str, lang: str | None) -> None:
     """Chat with Sprout in the terminal (same engine as Telegram; buttons are numbered)."""
+    from .features.tips import local_inbox
     from .local_chat import LocalChat
 
     runtime = _runtime(ctx)
-    local = LocalChat(runtime.engine, user, click.echo, runtime.settings.data_dir / "exports", lang)
+    local = LocalChat(runtime.engine, user, click.echo, runtime.settings.data_dir / "exports", lang,
+                      inbox=local_inbox(runtime))
     interactive = sys.stdin.isatty()
     local.run(sys.stdin, prompt=(lambda: click.echo("> ", nl=False)) if interactive else None)
 
@@ -217,5 +219,84 @@ def run(ctx: click.Context) -> None:
         ctx.invoke(chat)
 
 
+@cli.command("eval")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--mode", type=click.Choice(["hybrid", "dense", "keyword", "all"]), default="hybrid",
+              help="Retrieval mode to evaluate ('all' compares the three).")
+@click.option("--calibrate", is_flag=True, help="Also search abstention thresholds on these files.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def eval_command(ctx: click.Context, files: tuple[Path, ...], mode: str, calibrate: bool, as_json: bool) -> None:
+    """Evaluate retrieval (hit@k, MRR, abstention) or triage (recall, false alarms) on labelled JSONL files."""
+    from retrieval.evaluate import calibrate as run_calibration
+    from retrieval.evaluate import evaluate_retrieval, evaluate_triage, file_kind, load_eval_files
+
+    try:
+        items = load_eval_files(files)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    if not items:
+        raise click.ClickException("the evaluation files are empty")
+    if file_kind(items) == "triage":
+        from knowledge.triage import Triage
+
+        report = {"triage": evaluate_triage(Triage(), items)}
+    else:
+        runtime = _runtime(ctx)
+        modes = ["hybrid", "dense", "keyword"] if mode == "all" else [mode]
+        report = {m: evaluate_retrieval(runtime.answerer, items, m) for m in modes}
+        if calibrate:
+            report["calibration"] = run_calibration(runtime.answerer, items)
+    if as_json:
+        _echo_json(report)
+    else:
+        click.echo(json.dumps(report, ensure_ascii=False, indent=1))
+
+
+@cli.command()
+@click.option("--section", "sections", multiple=True,
+              type=click.Choice(["triage", "retrieval", "cold_start", "tips", "services"]),
+              help="Run only these sections (default: all).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (the only output format).")
+@click.pass_context
+def bench(ctx: click.Context, sections: tuple[str, ...], as_json: bool) -> None:
+    """Measure speed and memory; prints JSON."""
+    from .bench import run_benchmarks
+
+    chosen = list(sections) or ["triage", "retrieval", "cold_start", "tips", "services"]
+    _echo_json(run_benchmarks(_settings(ctx), chosen, _bench_extras()))
+
+
+def _bench_extras() -> dict:
+    """Benchmark sections contributed by features."""
+    extras = {}
+    try:
+        from knowledge.services_bench import run_services_benchmark
+
+        extras["services"] = run_services_benchmark
+    except ImportError:  # the feature is not installed in this build
+        pass
+    try:
+        from knowledge.tips_bench import run_tips_benchmark
+
+        extras["tips"] = run_tips_benchmark
+    except ImportError:
+        pass
+    return extras
+
+
+from .cli_tips import tips_group  # noqa: E402 - command groups live in their own modules
+
+cli.add_command(tips_group)
+
+from .cli_services import services_group  # noqa: E402
+
+cli.add_command(services_group)
+
+
 def main() -> None:
     cli(prog_name="sprout")
+
+
+if __name__ == "__main__":
+    main()

@@ -34,8 +34,9 @@ def parse_line(line: str, user_key: str, choices: list[Button], language_hint: s
 
 class LocalChat:
     def __init__(self, engine: Engine, user: str, write: Callable[[str], None], export_dir: Path,
-                 language: str | None = None):
+                 language: str | None = None, inbox: Callable[[int], list[Reply]] | None = None):
         self.engine, self.write, self.export_dir, self.language = engine, write, export_dir, language
+        self.inbox = inbox  # scheduled messages (tips, check-ins) due for this user
         self.user_key = f"local:{user}"
         self.choices: list[Button] = []
 
@@ -65,6 +66,9 @@ class LocalChat:
     def send(self, incoming: Incoming) -> None:
         try:
             replies = self.engine.handle(incoming)
+            user = self.engine.users.find(self.user_key)
+            if self.inbox is not None and user is not None:
+                replies = replies + self.inbox(user.id)
         except Exception:  # the chat keeps going; the error is logged without the message text
             log.exception("local chat: handling failed")
             replies = [Reply(self.engine.renderer.t("error.internal", self._lang()))]

@@ -84,11 +84,43 @@ def build_runtime(settings: Settings, clock: Clock = utc_now,
 def install_features(runtime: Runtime) -> None:
     """Register every feature with the conversation engine (the order sets the order of /help)."""
     from .features.ask import Ask
+    from .features.nearby import Nearby
     from .features.profile import Profile
+    from .features.return_to_work import ReturnToWork
+    from .features.tips import Tips, delivery_context
 
     engine = runtime.engine
     engine.add(Profile())
     engine.add(Ask(runtime.answerer))
+    engine.add(Nearby(runtime.db, runtime.settings.content_dir))
+    ledger, _ = delivery_context(runtime)
+    engine.add(Tips(ledger, runtime.kb.milestones))
+    engine.add(ReturnToWork())
+    runtime.telegram_hooks.append(schedule_tips_job)
+
+
+def schedule_tips_job(app) -> None:
+    """Plan and send due tips every minute from the Telegram Application's JobQueue."""
+    from .tips_sender import TelegramTransport, send_due
+
+    from knowledge.deliveries import Ledger, worker_id
+
+    from .features.tips import compose_delivery
+
+    runtime: Runtime = app.bot_data["runtime"]
+    # The sender has its own connection: SQLite connections are not shared across threads, and WAL lets the
+    # engine and the sender work side by side.
+    sender_db = open_database(runtime.settings.db_path)
+    ledger = Ledger(sender_db, runtime.kb.tips)
+    compose = compose_delivery(runtime.renderer, sender_db, runtime.kb,
+                               {c.age_months: c for c in runtime.kb.milestones})
+    worker = worker_id()
+
+    async def tips_job(context) -> None:
+        ledger.plan(runtime.clock())
+        await send_due(ledger, compose, TelegramTransport(context.bot), runtime.clock, worker)
+
+    app.job_queue.run_repeating(tips_job, interval=60, first=10, name="sprout-tips")
 
 
 def refresh_index(runtime: Runtime, progress=None):

@@ -25,6 +25,9 @@ def open_database(path: Path | str, migrate_now: bool = True) -> sqlite_utils.Da
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute("PRAGMA foreign_keys = ON")
+    # Planning and imports touch large indexes; a bigger page cache (in KiB when negative) keeps them in memory.
+    conn.execute("PRAGMA cache_size = -131072")
+    conn.execute("PRAGMA temp_store = MEMORY")
     db = sqlite_utils.Database(conn)
     if migrate_now:
         migrate(db)
@@ -91,9 +94,11 @@ _CORE_SCHEMA = [
         hour integer not null check (hour between 0 and 23),
         timezone text not null,
         status text not null check (status in ('active', 'paused', 'stopped', 'ended')),
+        next_plan_at text not null,            -- UTC; the planner looks only at subscriptions due by now
         created_at text not null,
         updated_at text not null
     )""",
+    "create index subscriptions_due on subscriptions(status, next_plan_at)",
     """create table deliveries (
         id integer primary key,
         dedupe_key text not null unique,       -- e.g. 'tip:<child id>:<tip id>': one row per thing per recipient
@@ -211,4 +216,10 @@ def _m002_retrieval(db: sqlite_utils.Database) -> None:
     )""")
 
 
-MIGRATIONS: list[Migration] = [_m001_core, _m002_retrieval]
+def _m003_services(db: sqlite_utils.Database) -> None:
+    from .services import create_schema  # the service directory owns its schema
+
+    create_schema(db)
+
+
+MIGRATIONS: list[Migration] = [_m001_core, _m002_retrieval, _m003_services]

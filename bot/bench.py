@@ -1,0 +1,147 @@
+"""Benchmarks that print JSON: index build, cold start, warm latency against a bare encode, triage cost, and the
+sections other features add (tips planning, service search). Measured, never asserted in tests."""
+
+from __future__ import annotations
+
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Callable
+
+from knowledge.settings import Settings
+
+
+def _percentiles(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    pick = lambda q: ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]  # noqa: E731
+    return {"p50_ms": round(pick(0.5) * 1000, 3), "p95_ms": round(pick(0.95) * 1000, 3),
+            "mean_ms": round(statistics.fmean(ordered) * 1000, 3)}
+
+
+def peak_rss_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def bench_questions(content_dir: Path, count: int) -> list[dict[str, Any]]:
+    from retrieval.evaluate import read_jsonl
+
+    items = [i for path in sorted((content_dir / "eval" / "retrieval").glob("*.jsonl")) for i in read_jsonl(path)]
+    items = items or [{"question": "how much should my baby sleep", "lang": "en"}]
+    return [items[i % len(items)] for i in range(count)]
+
+
+def bench_retrieval(settings: Settings, questions: int = 500) -> dict[str, Any]:
+    from bot.wiring import build_runtime, refresh_index
+
+    out: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp)
+        cold = replace(settings, data_dir=base, db_path=base / "bench.db")
+        started = time.perf_counter()
+        runtime = build_runtime(cold)
+        report = refresh_index(runtime)
+        out["index_build_cold_s"] = round(time.perf_counter() - started, 3)
+        out["index_texts"] = report.texts
+        # Warm cache: throw the index away but keep the embedding cache in the database.
+        import shutil
+
+        shutil.rmtree(cold.index_dir)
+        runtime.db.execute("delete from search_fts")
+        started = time.perf_counter()
+        report = runtime.builder.build()
+        runtime.live.reload()
+        out["index_build_warm_cache_s"] = round(time.perf_counter() - started, 3)
+        out["index_build_warm_cache_embedded"] = report.embedded
+
+        # Edit one entry and rebuild (the model is already loaded, as in a running bot).
+        from knowledge.store import EntryStore
+
+        store = EntryStore(runtime.db)
+        entry = store.published()[0]
+        texts = dict(entry.texts)
+        texts["en"] = replace(texts["en"], body=texts["en"].body + "\n\n(edited for the benchmark)")
+        store.save(replace(entry, texts=texts), "bench", "edit")
+        started = time.perf_counter()
+        report = runtime.builder.build()
+        runtime.live.reload()
+        out["rebuild_after_one_edit_s"] = round(time.perf_counter() - started, 3)
+        out["rebuild_after_one_edit_embedded"] = report.embedded
+
+        items = bench_questions(settings.content_dir, questions)
+        model = runtime.model()
+        for item in items[:20]:  # warm-up
+            runtime.answerer.answer(item["question"], item.get("lang"), log_question=False)
+            model.encode([item["question"]])
+        bare, full = [], []
+        for item in items:
+            started = time.perf_counter()
+            model.encode([item["question"]])
+            bare.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            runtime.answerer.answer(item["question"], item.get("lang"), log_question=True)
+            full.append(time.perf_counter() - started)
+        out["warm_ask"] = {"questions": len(items), **_percentiles(full),
+                           "throughput_per_s": round(len(full) / sum(full), 1)}
+        out["bare_encode"] = _percentiles(bare)
+        out["ratio_p50_vs_bare_encode"] = round(statistics.median(full) / statistics.median(bare), 3)
+        out["ratio_p95_vs_bare_encode"] = round(out["warm_ask"]["p95_ms"] / out["bare_encode"]["p95_ms"], 3)
+        runtime.db.conn.close()
+    return out
+
+
+def bench_cold_start(settings: Settings) -> dict[str, Any]:
+    """A new process, from interpreter start to the first answer printed (index already built)."""
+    question = "how much should a 6 month old sleep"
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "bot.cli", "ask", question, "--json"], capture_output=True,
+                          text=True, env=None, check=False)
+    seconds = time.perf_counter() - started
+    ok = done.returncode == 0 and '"kind"' in done.stdout
+    return {"cold_start_to_first_answer_s": round(seconds, 3), "ok": ok}
+
+
+def bench_triage(count: int = 5000) -> dict[str, Any]:
+    from knowledge.triage import Triage
+
+    triage = Triage()
+    messages = ["my 6 week old has 38.4 and won't feed", "宝宝三个月，发烧39度，怎么办", "how do I start solids",
+                "she had a seizure and is now sleepy", "宝宝晚上总醒", "can I give honey to my 8 month old"]
+    samples = []
+    for i in range(count):
+        started = time.perf_counter()
+        triage.check(messages[i % len(messages)])
+        samples.append(time.perf_counter() - started)
+    return {"messages": count, **_percentiles(samples)}
+
+
+def run_benchmarks(settings: Settings, sections: list[str], extra: dict[str, Callable[[], dict[str, Any]]]) -> dict:
+    results: dict[str, Any] = {"machine": machine_info()}
+    if "triage" in sections:
+        results["triage"] = bench_triage()
+    if "retrieval" in sections:
+        results["retrieval"] = bench_retrieval(settings)
+    if "cold_start" in sections:
+        results["cold_start"] = bench_cold_start(settings)
+    for name, run in extra.items():
+        if name in sections:
+            results[name] = run()
+    results["peak_rss_mb"] = peak_rss_mb()
+    return results
+
+
+def machine_info() -> dict[str, Any]:
+    import os
+    import platform
+
+    return {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
+            "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)}
+
+
+if __name__ == "__main__":  # pragma: no cover
+    print(json.dumps(run_benchmarks(Settings(), ["triage"], {}), indent=2))
