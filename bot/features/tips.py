@@ -190,7 +190,7 @@ def compose_delivery(renderer: Renderer, db, kb, checklists: dict[int, Checklist
             event, _, day = delivery.item_id.partition(":")
             if not event.startswith("rtw_") or not day or f"rtw.event.{event[4:]}" not in renderer.catalogues["en"]:
                 return None
-            return Reply(renderer.render("rtw_reminder", lang, event=event[4:], day=day, name=name))
+            return Reply(renderer.render("rtw_reminder", lang, event=event[4:], day=day, child=name))
         return None
 
     return compose
