@@ -289,6 +289,12 @@ from .cli_tips import tips_group  # noqa: E402 - command groups live in their ow
 
 cli.add_command(tips_group)
 
+from .cli_curation import gaps_command, stale_command, stats_command  # noqa: E402
+
+cli.add_command(gaps_command)
+cli.add_command(stats_command)
+content.add_command(stale_command)
+
 from .cli_services import services_group  # noqa: E402
 
 cli.add_command(services_group)

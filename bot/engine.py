@@ -50,8 +50,8 @@ class Turn:
     def t(self, key: str, **context: Any) -> str:
         return self.engine.renderer.t(key, self.lang, **context)
 
-    def render(self, name: str, **context: Any) -> str:
-        return self.engine.renderer.render(name, self.lang, **context)
+    def render(self, template: str, **context: Any) -> str:
+        return self.engine.renderer.render(template, self.lang, **context)
 
     def reply(self, text: str, *rows: list[Button], **extra: Any) -> Reply:
         return Reply(text, keyboard(*rows), **extra)

@@ -6,7 +6,8 @@ import logging
 import re
 
 _TOKEN = re.compile(r"\d{5,}:[A-Za-z0-9_-]{20,}")
-_LOUD_LIBRARIES = ("httpx", "httpcore", "telegram.ext.ExtBot", "apscheduler", "sentence_transformers", "jieba")
+_LOUD_LIBRARIES = ("httpx", "httpcore", "telegram.ext.ExtBot", "apscheduler", "sentence_transformers", "jieba",
+                   "faiss.loader", "transformers")
 
 
 class RedactingFilter(logging.Filter):

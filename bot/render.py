@@ -42,10 +42,10 @@ class Renderer:
             self.catalogues[lang] = {str(k): str(v) for k, v in data.items()}
         self._compiled: dict[tuple[str, str], jinja2.Template] = {}
 
-    def render(self, name: str, lang: str, **context: Any) -> str:
+    def render(self, template: str, lang: str, **context: Any) -> str:
         lang = lang if lang in LANGUAGES else "en"
-        template = self.env.get_template(f"{lang}/{name}.j2")
-        return template.render(lang=lang, t=lambda key, **kw: self.t(key, lang, **kw), **context).strip()
+        loaded = self.env.get_template(f"{lang}/{template}.j2")
+        return loaded.render(lang=lang, t=lambda key, **kw: self.t(key, lang, **kw), **context).strip()
 
     def t(self, key: str, lang: str, **context: Any) -> str:
         lang = lang if lang in LANGUAGES else "en"

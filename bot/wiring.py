@@ -84,6 +84,7 @@ def build_runtime(settings: Settings, clock: Clock = utc_now,
 def install_features(runtime: Runtime) -> None:
     """Register every feature with the conversation engine (the order sets the order of /help)."""
     from .features.ask import Ask
+    from .features.curation import Curation
     from .features.nearby import Nearby
     from .features.profile import Profile
     from .features.return_to_work import ReturnToWork
@@ -96,6 +97,7 @@ def install_features(runtime: Runtime) -> None:
     ledger, _ = delivery_context(runtime)
     engine.add(Tips(ledger, runtime.kb.milestones))
     engine.add(ReturnToWork())
+    engine.add(Curation(runtime), curator_commands=("review", "propose", "stale", "retire", "gaps", "stats", "announce"))
     runtime.telegram_hooks.append(schedule_tips_job)
 
 

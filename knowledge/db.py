@@ -222,4 +222,10 @@ def _m003_services(db: sqlite_utils.Database) -> None:
     create_schema(db)
 
 
-MIGRATIONS: list[Migration] = [_m001_core, _m002_retrieval, _m003_services]
+def _m004_curation(db: sqlite_utils.Database) -> None:
+    from .curation import create_schema  # the curation workflow owns its tables
+
+    create_schema(db)
+
+
+MIGRATIONS: list[Migration] = [_m001_core, _m002_retrieval, _m003_services, _m004_curation]

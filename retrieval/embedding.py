@@ -31,16 +31,22 @@ def resolve_model_path(model: str) -> str:
 
 
 class SentenceTransformerEmbedder:
-    def __init__(self, model: str, device: str = "cpu", batch_size: int = 64):
+    def __init__(self, model: str, device: str = "cpu", batch_size: int = 64, max_seq_length: int = 128):
         # The model hub is never reachable here: refuse to try rather than hang on a download.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
 
+        transformers_logging.disable_progress_bar()
         self.model_id = model
         self._model = SentenceTransformer(resolve_model_path(model), device=device)
+        # Questions are short; long entry bodies are cut at 128 tokens, which halves the cost of a full build
+        # while the body's opening (what the entry is about) still counts.
+        self._model.max_seq_length = min(self._model.max_seq_length or max_seq_length, max_seq_length)
         getter = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
         self.dimension = int(getter())
         self._batch_size = batch_size

@@ -50,6 +50,10 @@ def entry_units(entry: Entry) -> list[TextUnit]:
     return list({u.id: u for u in units}.values())
 
 
+def keyword_document(text) -> str:
+    return "\n".join([text.title, text.title, *text.questions, *text.questions, text.body])
+
+
 @dataclass
 class BuildReport:
     entries: int = 0
@@ -133,6 +137,7 @@ class IndexBuilder:
 
         # Keyword index: rewrite only what changed, in one transaction.
         touched = report.removed + report.changed + report.added
+        by_id = {e.id: e for e in entries}
         with self.db.conn:
             self.db.execute("begin immediate")
             if report.full_rebuild:
@@ -141,8 +146,10 @@ class IndexBuilder:
             else:
                 keyword.delete_entries(self.db, touched)
             fresh = set(touched) & set(new_hashes)
-            keyword.write_rows(self.db, ((u.entry_id, u.lang, u.kind, self.segmenter.index_text(u.text))
-                                         for u in units if u.entry_id in fresh))
+            # One keyword document per entry and language: BM25 over the whole entry (title and example
+            # questions repeated to weigh more) ranks better than the best single sentence.
+            keyword.write_rows(self.db, ((entry_id, lang, "doc", self.segmenter.index_text(keyword_document(t)))
+                                         for entry_id in sorted(fresh) for lang, t in by_id[entry_id].texts.items()))
 
         # Dense index: a new directory, then one atomic swap of the `current` link.
         dimension = self._dimension(vectors, previous)

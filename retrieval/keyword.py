@@ -18,7 +18,9 @@ them then there they this to too up us very was we week weeks were what when whe
 would year years yo you your child toddler son daughter little im i'm ok okay normal much many need needs""".split())
 _STOP_ZH = frozenset("""的 了 吗 呢 吧 啊 呀 是 有 在 我 我家 我们 你 他 她 它 宝宝 宝贝 孩子 小孩 娃 个 月 岁 天 周 怎么 怎么办 怎样
 什么 为什么 可以 能 能不能 要 会 还 就 都 和 跟 与 或 也 很 太 这 那 这个 那个 一个 一下 没有 不 多 多少 时候 应该 需要 正常
-请问 如何 哪些 一 二 三 四 五 六 七 八 九 十 两 半""".split())
+请问 如何 哪些 一 二 三 四 五 六 七 八 九 十 两 半 是不是 有没有 能不能 会不会 要不要 好不好 怎么样 还是 已经 一直
+总是 老是 现在 最近 如果 但是 可是 因为 所以 比较 非常 特别 有点 一点 这样 那样 这么 那么 哪里 几 次 给 让 把 对 到 从
+说 呀 哦 嗯 么 啥 咋 咋办 该 该怎么办 办 一岁 两岁 三岁 多大 大概 左右 宝 家 我家 我的 我们家""".split())
 
 
 class Segmenter:
@@ -59,7 +61,7 @@ def _quote(term: str) -> str:
 
 
 def search(db: sqlite_utils.Database, terms: list[str], lang: str, limit: int = 50) -> list[tuple[str, float]]:
-    """Entries ranked by their best BM25 text match, best first, as (entry id, bm25 score; higher is better)."""
+    """Entries ranked by BM25 over their keyword documents, best first, as (entry id, score; higher is better)."""
     if not terms:
         return []
     query = " OR ".join(_quote(t) for t in dict.fromkeys(terms))

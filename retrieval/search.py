@@ -37,7 +37,9 @@ class Calibration:
     coverage_dense_floor: dict[str, float] = field(default_factory=lambda: {"en": 0.40, "zh": 0.0})
     min_terms: int = 2
     age_mismatch_factor: float = 0.5
-    keyword_weight: dict[str, float] = field(default_factory=lambda: {"en": 1.0, "zh": 1.5})
+    # With the English default model, Chinese vectors carry little meaning: Chinese ranks on keywords alone.
+    dense_weight: dict[str, float] = field(default_factory=lambda: {"en": 1.0, "zh": 0.0})
+    keyword_weight: dict[str, float] = field(default_factory=lambda: {"en": 0.5, "zh": 1.0})
 
 
 @dataclass(frozen=True)
@@ -82,12 +84,14 @@ class Retriever:
 
         cal = self.calibration
         fused: dict[str, float] = {}
+        dense_weight = cal.dense_weight.get(lang, 1.0) if mode == "hybrid" else 1.0
+        keyword_weight = cal.keyword_weight.get(lang, 1.0) if mode == "hybrid" else 1.0
         for rank, (entry_id, _) in enumerate(sorted(dense_best.items(), key=lambda kv: -kv[1])):
-            fused[entry_id] = fused.get(entry_id, 0.0) + 1.0 / (RRF_K + rank + 1)
+            fused[entry_id] = fused.get(entry_id, 0.0) + dense_weight / (RRF_K + rank + 1)
         keyword_rank = {}
         for rank, (entry_id, _) in enumerate(keyword_ranked):
             keyword_rank[entry_id] = rank
-            fused[entry_id] = fused.get(entry_id, 0.0) + cal.keyword_weight.get(lang, 1.0) / (RRF_K + rank + 1)
+            fused[entry_id] = fused.get(entry_id, 0.0) + keyword_weight / (RRF_K + rank + 1)
 
         candidates = []
         for entry_id, score in fused.items():

@@ -191,6 +191,13 @@ def compose_delivery(renderer: Renderer, db, kb, checklists: dict[int, Checklist
             if not event.startswith("rtw_") or not day or f"rtw.event.{event[4:]}" not in renderer.catalogues["en"]:
                 return None
             return Reply(renderer.render("rtw_reminder", lang, event=event[4:], day=day, child=name))
+        if delivery.kind == "announcement":
+            from knowledge.curation import announcement_texts  # announcements belong to the curation feature
+
+            texts = announcement_texts(db, delivery.item_id)
+            if texts is None:
+                return None
+            return Reply(renderer.render("curation_announcement", lang, text=texts.get(lang, texts["en"])))
         return None
 
     return compose

@@ -1,0 +1,96 @@
+"""The `sprout` command line: help, errors without tracebacks, and documentation of every command."""
+
+import json
+import re
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from bot.cli import cli
+
+README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+
+
+def all_commands(group: click.Group, prefix: str = "") -> list[str]:
+    names = []
+    for name, command in group.commands.items():
+        full = f"{prefix}{name}"
+        names.append(full)
+        if isinstance(command, click.Group):
+            names.extend(all_commands(command, full + " "))
+    return names
+
+
+def test_help_lists_every_top_level_command():
+    result = CliRunner().invoke(cli, ["--help"])
+    assert result.exit_code == 0
+    for name in cli.commands:
+        assert re.search(rf"^\s+{name}\s", result.output, re.MULTILINE), name
+
+
+@pytest.mark.parametrize("command", all_commands(cli))
+def test_every_cli_command_is_in_the_readme(command):
+    assert f"sprout {command}" in README, f"`sprout {command}` is not documented in README.md"
+
+
+@pytest.mark.parametrize("command", all_commands(cli))
+def test_every_cli_command_has_one_line_help(command):
+    target = cli
+    for part in command.split():
+        target = target.commands[part]
+    assert (target.help or "").strip(), command
+
+
+def test_unknown_command_is_a_short_usage_error():
+    result = CliRunner().invoke(cli, ["frobnicate"])
+    assert result.exit_code == 2
+    assert "No such command" in result.output and "Traceback" not in result.output
+
+
+def test_bad_setting_is_reported_without_a_traceback():
+    result = CliRunner().invoke(cli, ["db", "migrate"], env={"SPROUT_REGION": "Mars"})
+    assert result.exit_code == 2
+    assert "SPROUT_REGION" in result.output and "accepted values" in result.output
+
+
+def test_db_migrate_twice_is_a_no_op(tmp_path):
+    env = {"SPROUT_DATA_DIR": str(tmp_path)}
+    first = CliRunner().invoke(cli, ["db", "migrate"], env=env)
+    second = CliRunner().invoke(cli, ["db", "migrate"], env=env)
+    assert first.exit_code == 0 and "applied migrations: [1" in first.output
+    assert "none (up to date)" in second.output
+
+
+def test_content_validate_passes_on_the_shipped_content():
+    result = CliRunner().invoke(cli, ["content", "validate"])
+    assert result.exit_code == 0, result.output
+    assert "0 error(s)" in result.stderr if hasattr(result, "stderr") else True
+
+
+def test_content_validate_reports_path_line_and_exits_non_zero(tmp_path):
+    import shutil
+
+    content = tmp_path / "content"
+    shutil.copytree(Path(__file__).resolve().parent.parent / "content", content)
+    broken = next((content / "guidance" / "sleep").glob("*.md"))
+    broken.write_text(broken.read_text(encoding="utf-8").replace("topic: sleep", "topic: napping"), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["content", "validate"], env={"SPROUT_CONTENT_DIR": str(content)})
+    assert result.exit_code == 1
+    assert re.search(rf"content/guidance/sleep/{broken.stem}\.md:3: error: unknown topic 'napping'", result.output)
+
+
+def test_content_stats_json_counts_everything():
+    result = CliRunner().invoke(cli, ["content", "stats", "--json"])
+    stats = json.loads(result.output)
+    assert stats["entries"]["by_status"]["published"] >= 180
+    assert stats["tips"]["en"] >= 80 and stats["tips"]["zh"] >= 80
+    assert stats["milestone_checklists"]["ages"] == [2, 4, 6, 9, 12, 15, 18, 24, 30, 36]
+    assert stats["services"] >= 300
+
+
+def test_serve_without_a_token_says_how_to_get_one():
+    result = CliRunner().invoke(cli, ["serve"])
+    assert result.exit_code == 1
+    assert "BotFather" in result.output and "TELEGRAM_BOT_TOKEN" in result.output

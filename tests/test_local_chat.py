@@ -1,0 +1,79 @@
+"""The local chat: the same engine in a terminal, scripted through piped stdin."""
+
+import io
+import re
+from pathlib import Path
+
+import pytest
+
+from bot.local_chat import LocalChat, parse_line
+from bot.messages import Button
+
+README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+
+
+def chat(runtime, lines, user="tester", lang=None):
+    out = []
+    from bot.features.tips import local_inbox
+
+    local = LocalChat(runtime.engine, user, out.append, runtime.settings.data_dir / "exports", lang,
+                      inbox=local_inbox(runtime))
+    local.run(io.StringIO("\n".join(lines) + "\n"))
+    return "\n".join(out)
+
+
+def test_piped_session_onboards_with_numbered_buttons_and_answers(runtime):
+    output = chat(runtime, ["1", "1", "1", "how much sleep does a 6 month old need"])
+    assert "[1] English" in output
+    assert "Source:" in output and "Reviewed" in output
+
+
+def test_piped_session_in_chinese(runtime):
+    output = chat(runtime, ["2", "1", "1", "宝宝几个月可以加辅食"], user="zh-user")
+    assert "来源：" in output
+
+
+def test_an_emergency_in_the_local_chat_gets_the_number_first(runtime):
+    output = chat(runtime, ["1", "1", "1", "my baby is not breathing"])
+    emergency = output.split("not breathing")[-1] if "not breathing" in output else output
+    assert "120" in output
+
+
+def test_mydata_is_saved_as_a_file(runtime):
+    output = chat(runtime, ["1", "1", "1", "/mydata"])
+    match = re.search(r"file saved: (\S+?)\)", output)
+    assert match and Path(match.group(1)).exists()
+
+
+def test_subscribed_tip_arrives_in_the_local_chat(runtime):
+    lines = ["1", "1", "1", "/child", "1", "Ada", "2026-10-01", "1", "/tips"]
+    output = chat(runtime, lines)
+    child_id = runtime.db.execute("select id from children").fetchone()[0]
+    output = chat(runtime, [f"/tips"], user="tester")
+    assert "Subscribe" in output
+    runtime.engine.handle(__import__("bot.messages", fromlist=["Incoming"]).Incoming(
+        "local:tester", callback=f"tips:hour:{child_id}:0:9"))
+    output = chat(runtime, ["/help"])
+    assert "This week's tip" in output
+
+
+@pytest.mark.parametrize("line, expected", [
+    ("/help", ("command", "help")),
+    ("2", ("callback", "b")),
+    ("@31.2,121.5", ("location", (31.2, 121.5))),
+    ("hello", ("text", "hello")),
+])
+def test_typed_lines_become_engine_actions(line, expected):
+    incoming = parse_line(line, "local:x", [Button("a", "a"), Button("b", "b")], None)
+    assert getattr(incoming, expected[0]) == expected[1]
+
+
+def test_every_bot_command_is_in_help_and_readme(runtime):
+    from bot.messages import Incoming
+
+    help_text = runtime.engine.handle(Incoming("local:helper", command="help"))[0].text
+    for name in runtime.engine.public_commands():
+        assert f"/{name}" in help_text, name
+        assert f"`/{name}`" in README, name
+    for name in runtime.engine.curator_commands():
+        assert f"`/{name}`" in README, name
