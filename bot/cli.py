@@ -94,7 +94,8 @@ def _runtime(ctx: click.Context, ensure_index: bool = True):
     from .wiring import build_runtime, refresh_index
 
     runtime = build_runtime(_settings(ctx))
-    if ensure_index and runtime.live.snapshot is None:
+    if ensure_index:
+        # Cheap when nothing changed (the model is loaded only if some text is new), and never stale.
         refresh_index(runtime)
     return runtime
 
@@ -269,20 +270,10 @@ def bench(ctx: click.Context, sections: tuple[str, ...], as_json: bool) -> None:
 
 def _bench_extras() -> dict:
     """Benchmark sections contributed by features."""
-    extras = {}
-    try:
-        from knowledge.services_bench import run_services_benchmark
+    from knowledge.services_bench import run_services_benchmark
+    from knowledge.tips_bench import run_tips_benchmark
 
-        extras["services"] = run_services_benchmark
-    except ImportError:  # the feature is not installed in this build
-        pass
-    try:
-        from knowledge.tips_bench import run_tips_benchmark
-
-        extras["tips"] = run_tips_benchmark
-    except ImportError:
-        pass
-    return extras
+    return {"services": run_services_benchmark, "tips": run_tips_benchmark}
 
 
 from .cli_tips import tips_group  # noqa: E402 - command groups live in their own modules

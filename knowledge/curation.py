@@ -29,7 +29,7 @@ ALLOWED_DOMAINS = ("who.int", "unicef.org", "cdc.gov", "healthychildren.org", "a
                    "nhc.gov.cn", "gov.cn", "chinanutri.cn", "ndcpa.gov.cn")
 # (min, max) characters; bodies are sized for a phone screen, the minimum keeps out placeholder text.
 LIMITS = {"title": (3, 120), "body": (80, 5000), "question": (3, 200), "publisher": (2, 120),
-          "source_title": (2, 200), "announcement": (10, 800)}
+          "source_title": (2, 200), "announcement": (5, 800)}
 QUESTIONS = (3, 6)
 MAX_SOURCES = 6
 MAX_ATTACHED = 3  # questions a gap cluster adds to an entry in one edit

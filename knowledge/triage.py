@@ -36,11 +36,12 @@ import bisect
 import re
 import unicodedata
 from dataclasses import dataclass
+from types import MappingProxyType
 
 # Most serious first; the first kind with a matching sign wins.
 KINDS = ("emergency", "crisis", "safeguarding", "urgent", "refused", "out_of_scope", "none")
 
-SIGN_KINDS: dict[str, str] = {
+SIGN_KINDS = MappingProxyType({
     # SAFETY.md rows 1-7, 10, 14, 15 (row 1 split into not_breathing / choking, row 15 into five ids)
     "not_breathing": "emergency",
     "choking": "emergency",
@@ -83,9 +84,9 @@ SIGN_KINDS: dict[str, str] = {
     "adult_medical": "refused",
     "out_of_scope_older_child": "out_of_scope",
     "out_of_scope_topic": "out_of_scope",
-}
+})
 
-_RANK = {kind: i for i, kind in enumerate(KINDS)}
+_RANK = MappingProxyType({kind: i for i, kind in enumerate(KINDS)})
 DAYS_PER_MONTH = 30.4375
 UNDER_8_WEEKS = 56 / DAYS_PER_MONTH
 
@@ -122,26 +123,30 @@ _TRAD = str.maketrans(
 )
 
 
+_QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'", "\u201c": '"', "\u201d": '"'})
+
+
 def normalise(text: str) -> str:
     text = unicodedata.normalize("NFKC", text or "").lower().translate(_TRAD)
-    text = text.replace("\u2019", "'").replace("\u2018", "'").replace("`", "'").replace("\u201c", '"').replace("\u201d", '"')
+    text = text.translate(_QUOTES)
     return re.sub(r"\s+", " ", text).strip()
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # Numbers
 
-_EN_NUMBERS = {
+_EN_NUMBERS = MappingProxyType({
     "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
     "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
     "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30,
     "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8,
     "ninth": 9, "tenth": 10, "half a": 0.5, "half": 0.5, "several": 3, "few": 3, "couple of": 2, "couple": 2,
-}
+})
 _EN_NUM = (r"(?:\d+(?:\.\d+)?|twenty[- ]?(?:one|two|three|four|five|six|seven|eight|nine)?|thirty[- ]?(?:one|two|"
            r"three|four|five|six)?|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|"
            r"one|two|three|four|five|six|seven|eight|nine|ten|half an?|an?)")
-_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_CN_DIGITS = MappingProxyType({"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8,
+                               "九": 9})
 _CN_NUM = r"(?:\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百几]+)"
 
 
@@ -225,7 +230,8 @@ RULES: tuple[tuple[str, tuple[str, ...], bool, bool], ...] = (
         r"easily|easy|deep|like|funny|weird|strange|slow|with|while|when|during|in (?:his|her|their) sleep))",
         r"\bno (?:breath\w*|pulse|heartbeat|heart beat)\b",
         r"\b(?:doing|do|giving|started|start|starting|performing|gave|did) (?:cpr|chest compressions|rescue breaths)\b",
-        r"(?<!有)没(?:有)?(?:了)?呼吸|停止(?:了)?呼吸|呼吸(?:停止|停了|没了)|不(?:会)?呼吸了|(?<!有)没气了|(?<!有)没有?心跳|心跳[^,.;!?。]{0,3}(?:停|没)了|不喘气|"
+        r"(?<!有)没(?:有)?(?:了)?呼吸|停止(?:了)?呼吸|呼吸(?:停止|停了|没了)|不(?:会)?呼吸了|(?<!有)没气了|(?<!有)没有?心跳|心跳[^,.;!?。]{0,3}(?:停|没)了|"
+        r"不喘气|"
         r"没有?气息|(?:在|正在|给他|给她|给宝宝|开始)(?:做)?(?:人工呼吸|心肺复苏)",
     ), True, True),
     ("choking", (
@@ -234,15 +240,18 @@ RULES: tuple[tuple[str, tuple[str, ...], bool, bool], ...] = (
         r"(?:milk|formula|feed|spit|saliva|water|breast ?milk|bottle|drink|dribble|mucus))",
         r"\b(?:something|food|a \w+|grape|coin|toy|piece of \w+) (?:is |got |was )?stuck in (?:his|her|their|the) "
         r"(?:throat|windpipe|airway)\b",
-        r"噎(?:住|着|到)|卡(?:住|在)[^,.;!?。]{0,4}(?:喉咙|嗓子|气管)|(?:喉咙|嗓子|气管)(?:里|口)?(?:被)?(?:卡|堵)(?:住|了)|"
+        r"噎(?:住|着|到)|(?:吃|喝|吞)[^,.;!?。]{0,6}卡住|卡(?:住|在)[^,.;!?。]{0,4}(?:喉咙|嗓子|气管)|"
+        r"(?:喉咙|嗓子|气管)(?:里|口)?(?:被)?(?:卡|堵)(?:住|了)|"
         r"异物(?:卡|堵|吸入|进了气管)|气管异物|窒息",
     ), True, True),
     # --- row 2: struggling to breathe ------------------------------------------------------------------------
     ("breathing_difficulty", (
         r"\b(?:struggl\w*|strugling|difficulty|difficult|difficulties|trouble|troubled|hard time|problems?|"
-        r"labou?red|labou?ring|working (?:really |very |so )?hard|fighting|battling) (?:[a-z0-9']+ ){0,2}(?:to |for |with |in )?"
+        r"labou?red|labou?ring|working (?:really |very |so )?hard|fighting|battling) (?:[a-z0-9']+ ){0,2}(?:to |for |"
+        r"with |in )?"
         + _BREATH,
-        r"\b(?:can'?t|cannot|can not|couldn'?t|unable to|cant|could not) (?:[a-z0-9']+ )?(?:breath\w*|breating|breathng|"
+        r"\b(?:can'?t|cannot|can not|couldn'?t|unable to|cant|could not) (?:[a-z0-9']+ )?(?:breath\w*|breating|"
+        r"breathng|"
         r"catch (?:his|her|their) breath|get (?:his|her|their|a) breath|get air)",
         _BREATH + r" (?:is |was |seems |looks |sounds )?(?:very |really |so |super |extremely )?(?:difficult|"
         r"laboured|labored|strained|effortful|hard work)",
@@ -254,14 +263,17 @@ RULES: tuple[tuple[str, tuple[str, ...], bool, bool], ...] = (
         r"\bgasp\w* (?:for )?(?:air|breath)|\bgasping\b",
         r"\bgrunt\w* (?:with|when|while|on|every|each|after|as) (?:[a-z0-9']+ ){0,2}" + _BREATH,
         _BREATH + r" (?:[a-z0-9']+ ){0,3}grunt\w*",
-        r"\b(?:sucking|pulling|caving|sinking|drawing|going|sucks|pulls|caves|sinks) in (?:[a-z0-9']+ ){0,2}(?:under|below|"
+        r"\b(?:sucking|pulling|caving|sinking|drawing|going|sucks|pulls|caves|sinks) in (?:[a-z0-9']+ ){0,2}(?:under|"
+        r"below|"
         r"between|around) (?:the |his |her |their )?(?:ribs|rib cage|ribcage|neck|collar ?bones?)",
         r"\b(?:ribs|rib cage|ribcage|chest|tummy|belly|stomach|skin between (?:the |his |her )?ribs|neck|throat) "
         r"(?:is |are |keeps |keep )?(?:sucking|pulling|caving|sinking|drawing|heaving|sucks|pulls|caves|sinks)"
         r"(?: in| right in)?\b",
-        r"\b(?:see|seeing|can see) (?:his |her |their |all )?(?:ribs|rib cage) (?:when|with|as|while) (?:[a-z0-9']+ ){0,2}"
+        r"\b(?:see|seeing|can see) (?:his |her |their |all )?(?:ribs|rib cage) (?:when|with|as|"
+        r"while) (?:[a-z0-9']+ ){0,2}"
         + _BREATH,
-        r"\b(?:retractions?|recessions?|chest (?:in)?drawing|indrawing|tracheal tug|head bobbing|bobbing (?:his|her) head)\b",
+        r"\b(?:retractions?|recessions?|chest (?:in)?drawing|indrawing|tracheal tug|head bobbing|bobbing (?:his|"
+        r"her) head)\b",
         r"\bnostrils? flar\w*|\bflaring (?:his |her |their )?nostrils?|nasal flaring",
         r"\bpauses? (?:in|between) (?:his |her |their )?" + _BREATH + r"|\b" + _BREATH + r" pauses?\b",
         r"\b(?:stops|stopped|stop|stopping) " + _BREATH + r" for (?:like |about |around |maybe |almost |over )?"
@@ -269,7 +281,7 @@ RULES: tuple[tuple[str, tuple[str, ...], bool, bool], ...] = (
         r"\b(?:not|isn'?t|isnt|wasn'?t|wasnt) " + _BREATH + r" (?:properly|right|normally|well)\b",
         r"\b(?:infant |baby )?apn(?:o)?ea\b(?! monitor)",
         r"\bshort(?:ness)? of breath|\bbreathless\b|\bcan'?t catch (?:his|her) breath",
-        r"呼吸困难|呼吸费力|呼吸急促|呼吸窘迫|呼吸(?:很|特别|非常|超级|好|太|极其)(?:快|急|费劲|吃力|困难|浅)|"
+        r"呼吸困难|呼吸费力|呼吸急促|呼吸窘迫|呼吸(?:很|特别|非常|超级|好|太|极其)(?:快|急|费劲|费力|吃力|困难|浅)|"
         r"喘不(?:过|上)(?:来)?气|透不过气|上不来气|吸不上气|无法呼吸|不能呼吸|没法呼吸|憋醒|憋起来|憋气|"
         r"憋得(?:脸)?(?:发紫|发青|青紫|喘不)|三凹征|(?:肋骨|锁骨|胸骨|肋间)(?:下|上|间|窝)?(?:凹陷|往里|内陷|吸进去)|"
         r"胸口(?:凹陷|往里陷|一吸一陷)|鼻翼(?:扇动|煽动)|点头(?:样|式)?呼吸|呻吟(?:样|性)?呼吸|"
@@ -286,7 +298,8 @@ RULES: tuple[tuple[str, tuple[str, ...], bool, bool], ...] = (
     ), True, True),
     # --- row 3: colour -------------------------------------------------------------------------------------------
     ("colour_change", (
-        r"\b(?:turn\w*|went|going|goes|gone|gotten|getting|become|became|go) (?:a |an )?(?:bit |little |slightly |"
+        r"\b(?:turn\w*|went|going|goes|gone|gotten|getting|become|became|go|looks?|looking|seems?|appears?) "
+        r"(?:a |an )?(?:bit |little |slightly |"
         r"really |very |all |kind of |kinda |abit )?(?:blue|blu|bluish|blueish|blue-ish|grey|gray|greyish|grayish|"
         r"ashen|purple|dusky|mottled|white|pale|blue-grey|blue-gray)\b(?! (?:eyes?|toys?|dye))",
         r"\b(?:lips?|mouth|face|tongue|skin|body|fingernails|nail beds|chest|torso) (?:" + _NOT_NEG + r"){0,3}"
@@ -299,9 +312,10 @@ RULES: tuple[tuple[str, tuple[str, ...], bool, bool], ...] = (
         r"\b(?:very|really|extremely|deathly|unusually|abnormally|so|ghostly|super|terribly|incredibly) pale\b|"
         r"\bpale (?:and|,|&) (?:floppy|limp|cold|clammy|sweaty|lethargic|unresponsive|blue|grey|gray|mottled|"
         r"listless)\b|\bwhite as a sheet\b|\bpale as a ghost\b",
-        r"\b(?:feels?|felt|feeling|is|was|so|body) (?:[a-z0-9']+ )?(?:unusually|very|really|extremely|abnormally|ice|icy|"
+        r"\b(?:feels?|felt|feeling|is|was|so|body) (?:[a-z0-9']+ )?(?:unusually|very|really|extremely|abnormally|ice|"
+        r"icy|"
         r"freezing|stone) cold\b|\bcold and clammy\b|\bclammy\b|\bice[- ]cold\b|\bcold to (?:the )?touch\b",
-        r"发紫|发绀|紫绀|青紫|(?:嘴唇|嘴巴|嘴|口唇|唇色|脸色|脸|面色|舌头|全身|身上|浑身|皮肤)(?:都|已经|有点|有些|突然|开始)?"
+        r"(?:脸色|面色|嘴唇|唇色)(?:很|特别|非常|好)白|发紫|发绀|紫绀|青紫|(?:嘴唇|嘴巴|嘴|口唇|唇色|脸色|脸|面色|舌头|全身|身上|浑身|皮肤)(?:都|已经|有点|有些|突然|开始)?"
         r"(?:发|变|变得)?(?:紫|青|灰|乌|发白|苍白|惨白|灰白|发灰|发青|花)|皮肤(?:发)?花|花斑|大理石(?:样|纹)|"
         r"(?:浑身|全身|身体|身上|摸着|摸起来)(?:都)?(?:冰凉|冰冷|冰冰的|发凉)|面色(?:苍白|青灰|灰白|发灰)",
     ), True, True),
@@ -328,7 +342,8 @@ RULES: tuple[tuple[str, tuple[str, ...], bool, bool], ...] = (
         r"\b(?:doesn'?t|does not|didn'?t|won'?t|not|isn'?t|stopped) recogni[sz]\w* (?:me|us|mum|mom|mummy|mommy|dad|"
         r"daddy|her (?:mum|mom|dad)|his (?:mum|mom|dad)|anyone|people|family|faces)\b",
         r"\beyes (?:are |keep |keeps )?roll(?:ing|ed) (?:back|up)\b|\bglassy[- ]eyed\b",
-        r"(?:叫|喊|弄|摇|唤|拍|推|晃)(?:也|都)?不醒|(?:很难|难以|无法|没法|不容易|不易)(?:叫|唤)醒|不省人事|昏迷|昏睡|嗜睡|昏昏沉沉|"
+        r"(?:叫|喊|弄|摇|唤|拍|推|晃)(?:也|都)?不(?:太)?醒|(?:叫|喊)(?:他|她|宝宝|孩子)?(?:也|都)?(?:不|没)(?:应|理)|"
+        r"(?:突然|一下子|整个人|身子|身体)(?:变)?软(?:了|下来|绵绵)|软软的|(?:很难|难以|无法|没法|不容易|不易)(?:叫|唤)醒|不省人事|昏迷|昏睡|嗜睡|昏昏沉沉|"
         r"意识不清|神志不清|意识模糊|失去意识|失去知觉|没有意识|晕(?:倒|过去|厥)|昏(?:倒|过去|厥)|软绵绵|"
         r"(?:浑身|全身|四肢|身体)(?:发)?(?:软|瘫软|无力)|瘫软|软瘫|软趴趴|"
         r"(?:叫|喊|拍|碰|逗|摇|呼唤)(?:他|她|宝宝|孩子|娃)?(?:也|都)?(?:没有?|毫无|无)(?:任何)?反应|"
@@ -340,36 +355,44 @@ RULES: tuple[tuple[str, tuple[str, ...], bool, bool], ...] = (
         r"\bseiz\w*|\bsiez\w*|\bsezure\w*|\bseasure\w*|\bceasure\w*|\bseisure\w*|\bseazure\w*|\bsiezing\b|"
         r"\bconvuls\w*|\bconvultion\w*|\bconvulstion\w*|\bepilep\w*|\binfantile spasms?\b",
         r"\b(?:having|had|has|have|having another|another|febrile|a) fits?\b(?! (?:in|into|on|well|perfectly|"
-        r"properly|her|him|them|for|of (?:rage|temper|anger|laughter|giggles|coughing|crying|pique)|when \w+ (?:don|can)))",
-        r"\bfitting\b(?! (?:in|into|on|well|room|clothes|properly|her|him|them|the|for|sheet))|\b(?:was|is|been|started|"
+        r"properly|her|him|them|for|of (?:rage|temper|anger|laughter|giggles|coughing|crying|pique)|when \w+ (?:don|"
+        r"can)))",
+        r"\bfitting\b(?! (?:in|into|on|well|room|clothes|properly|her|him|them|the|for|sheet))|\b(?:was|is|been|"
+        r"started|"
         r"keeps|kept|'s|began|begins|stopped) fitting\b(?! in (?:at|with|well|fine|ok)\b| into)",
-        r"\b(?:jerk|twitch|shak|spasm)\w* (?:uncontrollabl\w*|rhythmic\w*|all over|and (?:stiff|unresponsive|twitch\w*|not respond\w*))|"
+        r"\b(?:jerk|twitch|shak|spasm)\w* (?:uncontrollabl\w*|rhythmic\w*|all over|and (?:stiff|unresponsive|twitch\w*|"
+        r"not respond\w*))|"
         r"\b(?:rhythmic|uncontrollabl\w*|repetitive) (?:jerk\w*|shak\w*|twitch\w*)|\bshaking uncontrollabl\w*|"
         r"\b(?:went|goes|going|is|was|body) (?:all )?(?:stiff|rigid) and (?:jerk\w*|shak\w*|unresponsive|twitch\w*|"
         r"blue|eyes)",
         r"抽搐|(?<![腿脚手])抽筋|惊厥|抽风|癫痫|羊(?:角|癫)风|(?<![肠胃喉])痉挛|翻白眼|口吐白沫|牙关紧闭|"
+        r"(?:一直|不停|还在|正在|一直在|突然)(?:地)?抽(?![烟血屉奶纸空查签水样出时间鼻泣])|眼(?:睛|球)(?:往上|向上|上)翻|"
         r"(?:四肢|全身|手脚|身体)(?:不停|一直|突然)?(?:抖动|抽动|僵直|发硬|挺直|一抽一抽)",
     ), True, True),
     # --- row 6: non-blanching rash -----------------------------------------------------------------------------
     ("non_blanching_rash", (
         r"\bnon[- ]?blanch\w*|\b(?:doesn'?t|does not|didn'?t|did not|won'?t|wont|isn'?t|not|doesnt|didnt) blanch\w*",
-        r"\b(?:doesn'?t|does not|didn'?t|did not|won'?t|wont|not|isn'?t|don'?t|do not|never) (?:[a-z0-9']+ )?(?:fade|fading|"
+        r"\b(?:doesn'?t|does not|didn'?t|did not|won'?t|wont|not|isn'?t|don'?t|do not|never) (?:[a-z0-9']+ )?(?:fade|"
+        r"fading|"
         r"blanch\w*|disappear\w*|go (?:away|white|pale)|change colou?r)\w* (?:[a-z0-9']+ )?(?:when|under|with|if|after|"
         r"through) (?:i |you |we |it'?s |it is )?(?:press|push|roll|put|a glass|the glass|glass|tumbler|pressure|"
         r"pressed)",
         r"\bglass test\b(?! (?:is|for|work))[^.!?]{0,30}\b(?:didn'?t|doesn'?t|failed|still|stays|stayed|didnt|positive|"
         r"not fade|can still see)",
-        r"\b(?:still|stays|stayed) (?:visible|there|red|purple|dark) (?:[a-z0-9']+ ){0,2}(?:under|through|when) (?:the |a )?"
+        r"\b(?:still|stays|stayed) (?:visible|there|red|purple|dark) (?:[a-z0-9']+ ){0,2}(?:under|through|"
+        r"when) (?:the |a )?"
         r"(?:glass|press)",
         r"\bpetechia\w*|\bpurpura\w*|\bpin ?prick (?:rash|spots|dots|marks)|\bpurple (?:spots|rash|dots|blotches|"
-        r"marks|patches)|\b(?:tiny|small) (?:red|purple|dark red) (?:dots|spots) (?:that|which) (?:don'?t|do not|won'?t)",
+        r"marks|patches)|\b(?:tiny|small) (?:red|purple|dark red) (?:dots|spots) (?:that|which) (?:don'?t|do not|"
+        r"won'?t)",
         r"(?:压|按|按压|摁)(?:了|上去|下去|一下|着)?(?:以后|后)?(?:也|都|还)?不(?:褪|退|消)(?:色)?|"
         r"(?:玻璃杯|杯子|玻璃)[^,.;!?。]{0,6}(?:压|按|贴)[^,.;!?。]{0,6}(?:也|都|还)?(?:不|没)(?:褪|退|消)|"
         r"不(?:褪|退)色的(?:皮疹|疹子|红点|斑点|点)|出血点|出血性皮疹|瘀点|瘀斑|紫癜|紫(?:红)?色(?:的)?(?:小)?(?:点|斑|疹)",
     ), True, True),
     # --- row 10: bulging fontanelle, stiff neck -------------------------------------------------------------------
     ("bulging_fontanelle_stiff_neck", (
-        r"\bbulg\w* (?:[a-z0-9']+ )?(?:soft ?spot|fontanel\w*)|\b(?:soft ?spot|fontanel\w*) (?:" + _NOT_NEG + r"){0,5}(?:bulg\w*|"
+        r"\bbulg\w* (?:[a-z0-9']+ )?(?:soft ?spot|fontanel\w*)|"
+        r"\b(?:soft ?spot|fontanel\w*) (?:" + _NOT_NEG + r"){0,5}(?:bulg\w*|"
         r"swollen|swelling|raised|puff\w*|tense|tight|sticking out|domed|pushing out|popping out|bulging)",
         r"\bstiff neck\b|\bneck (?:is |feels |seems |has gone |went )?(?:very |really |so )?(?:stiff|rigid)\b|"
         r"\bneck stiffness\b|\bnuchal rigidity\b|\bcan'?t (?:bend|move|lower|put) (?:his|her|their) (?:chin|neck|head) "
@@ -395,7 +418,8 @@ RULES: tuple[tuple[str, tuple[str, ...], bool, bool], ...] = (
         r"puff\w* up|blown up|closing|tight)\b(?! (?:from|after) (?:crying|sleep|a bite|bites|mosquito|the bump|"
         r"falling|the fall|a fall|teething))",
         r"\banaphyla\w*|\banaphalax\w*|\banafalax\w*|\bepi-? ?pen\b|\badrenaline (?:pen|auto)",
-        r"\b(?:allergic reaction|reaction|hives|welts|rash) (?:[a-z0-9']+ ){0,3}(?:and|with|plus) (?:[a-z0-9']+ ){0,3}(?:breath\w*|"
+        r"\b(?:allergic reaction|reaction|hives|welts|rash) (?:[a-z0-9']+ ){0,3}(?:and|with|"
+        r"plus) (?:[a-z0-9']+ ){0,3}(?:breath\w*|"
         r"wheez\w*|swell\w*|swollen|floppy|pale|faint\w*|throat)",
         r"(?:嘴唇|脸|面部|眼睛|眼皮|舌头|喉咙|嗓子|口唇|嘴巴)(?:突然|一下子|都|也|全|整个)?(?:肿|浮肿|肿胀|肿起来|肿了|肿得)|"
         r"(?:嘴唇|脸|面部)红肿|过敏性休克|严重过敏|喉头水肿|过敏[^,.;!?。]{0,10}(?:呼吸困难|喘不上气|喘不过气|肿|昏|晕)",
@@ -409,12 +433,14 @@ RULES: tuple[tuple[str, tuple[str, ...], bool, bool], ...] = (
         r"[^,.;!?。]{0,4}(?:疹|风团|红点|红斑|包)",
     ), True, True),
     ("_fall", (
-        r"\b(?:fell|fallen|falls|fall|falling|rolled|rolling|tumbled|toppled|dropped|slipped|tipped) (?:[a-z0-9']+ ){0,3}"
+        r"\b(?:fell|fallen|falls|fall|falling|rolled|rolling|tumbled|toppled|dropped|slipped|"
+        r"tipped) (?:[a-z0-9']+ ){0,3}"
         r"(?:off|from|down|out of|onto|on to|on)\b",
         r"\b(?:hit|bumped|banged|knocked|smacked|whacked|bashed|cracked) (?:his|her|their|the baby'?s) head\b|"
         r"\bhead (?:injury|injuries|bump|knock|trauma)\b|\bhit (?:his|her) head\b",
         r"从[^,.;!?。]{0,10}(?:上)?(?:摔|掉|跌|滚|栽)(?:了)?(?:下来|下去|下|到地上|在地上)?|(?:摔|掉|跌|滚)(?:下|到)(?:床|地|楼梯)|"
-        r"摔(?:到|了|伤|着)(?:了)?(?:头|脑袋|后脑勺|头部)|(?:头|脑袋|后脑勺|额头)(?:部)?(?:被)?(?:磕|撞|摔)(?:到|了|破|伤|着)|(?:磕|撞)(?:到|了|破|着)(?:了)?(?:头|脑袋|后脑勺|额头)|头(?:部)?(?:着地|先着地)|"
+        r"摔(?:到|了|伤|着)(?:了)?(?:头|脑袋|后脑勺|头部)|(?:头|脑袋|后脑勺|额头)(?:部)?(?:被)?(?:磕|撞|摔)(?:到|了|破|伤|着)|(?:磕|撞)(?:到|了|破|"
+        r"着)(?:了)?(?:头|脑袋|后脑勺|额头)|头(?:部)?(?:着地|先着地)|"
         r"摔(?:了)?(?:一)?跤|摔倒",
     ), True, True),
     ("_fall_high", (
@@ -450,13 +476,16 @@ RULES: tuple[tuple[str, tuple[str, ...], bool, bool], ...] = (
         r"(?:好几下|几下)?(?:很|特别)?(?:用力|厉害|猛)",
     ), True, False),
     ("burn", (
-        r"\b(?:burn(?:ed|t|s)?|scald(?:ed|s)?) (?:[a-z0-9']+ ){0,1}(?:him|her|them|his|their|itself|herself|himself|on|from|"
+        r"\b(?:burn(?:ed|t|s)?|scald(?:ed|s)?) (?:[a-z0-9']+ ){0,1}(?:him|her|them|his|their|itself|herself|himself|on|"
+        r"from|"
         r"with|by|hand|arm|leg|face|fingers?|foot|feet|chest|mouth)\b",
         r"\bgot (?:a )?(?:burn|burned|burnt|scald\w*)\b|\b(?:has|had|have|with) (?:a |an )?(?:bad |nasty |small |big |"
         r"large |serious |deep )?(?:burn|scald|burn blister)s?\b(?! (?:out|cream|gel|dressing|kit))",
-        r"\b(?:touched|grabbed|pulled|knocked|tipped|spilled|spilt) (?:[a-z0-9']+ ){0,2}(?:hot|boiling|the oven|the stove|"
+        r"\b(?:touched|grabbed|pulled|knocked|tipped|spilled|spilt) (?:[a-z0-9']+ ){0,2}(?:hot|boiling|the oven|"
+        r"the stove|"
         r"the iron|the hob|the kettle|the radiator|the heater|a candle|curling|straighteners)",
-        r"\b(?:hot|boiling) (?:[a-z]+ )?(?:water|tea|coffee|soup|oil|milk|drink|bath)\b[^.!?]{0,20}\b(?:spill\w*|fell|poured|"
+        r"\b(?:hot|boiling) (?:[a-z]+ )?(?:water|tea|coffee|soup|oil|milk|drink|bath)\b[^.!?]{0,20}\b(?:spill\w*|fell|"
+        r"poured|"
         r"splash\w*|over (?:him|her)|on (?:him|her|his|her))",
         r"\bscalded\b|\bchemical burn\b|\bburns? (?:on|to) (?:his|her|their)\b",
         r"烫伤|烧伤|灼伤|(?:开水|热水|热汤|热粥|热油|热茶|热咖啡|热奶|滚水|火|熨斗|暖气片|暖水袋|热水袋|蒸汽|锅|炉子|油)"
@@ -465,7 +494,8 @@ RULES: tuple[tuple[str, tuple[str, ...], bool, bool], ...] = (
     ("poisoning", (
         r"\bpoison\w*(?! ivy| oak)|\bposion\w*|\bpoisen\w*|\boverdos\w*",
         r"\b(?:swallow\w*|swollow\w*|swalloed|drank|drunk|drink|drinking|ate|eaten|eat|eating|ingest\w*|licked|chew\w*|"
-        r"got into|sucked on|gulped|bit into|bitten into|found (?:[a-z0-9']+ ){1,2}with) [^.!?]{0,30}?\b(?:bleach|detergent|"
+        r"got into|got hold of|got at|helped (?:him|her)self to|sucked on|gulped|bit into|bitten into|found "
+        r"(?:[a-z0-9']+ ){1,2}with) [^.!?]{0,30}?\b(?:bleach|detergent|"
         r"laundry (?:pod|capsule|tablet|liquid|gel)s?|washing (?:pod|capsule|tablet|liquid|powder)s?|dishwasher "
         r"(?:tablet|pod|detergent|liquid)s?|tide pods?|cleaning (?:product|fluid|spray|liquid)s?|cleaner|disinfectant|"
         r"dettol|chemicals?|antifreeze|alcohol|vodka|wine|beer|gin|whisky|whiskey|nicotine|e-?liquid|vape|cigarettes?|"
@@ -474,14 +504,25 @@ RULES: tuple[tuple[str, tuple[str, ...], bool, bool], ...] = (
         r"mushrooms?|berries|perfume|nail polish|acetone|essential oils?|eucalyptus|tea tree oil|hand sanitiz?s?er|"
         r"mouthwash|paint|glue|weed ?killer|rat poison|slug pellets|lamp oil|paraffin|petrol|gasoline|white spirit|"
         r"bottle of)\b",
-        r"\b(?:laundry|washing|dishwasher|tide) (?:pod|capsule|tablet|liquid|gel)s?\b[^.!?]{0,25}\b(?:in (?:his|her|their) "
+        r"\b(?:bottle|packet|box|pack|tube|blister pack|sachet|jar|strip|tub) of (?:[a-z']+ ){0,2}(?:calpol|"
+        r"paracetamol|"
+        r"ibuprofen|medicine|pills|tablets|vitamins|iron|melatonin|bleach|detergent|cleaner|vodka|wine|gin|whisky)\b"
+        r"[^.!?]{0,30}\b(?:drank|drunk|ate|eaten|swallowed|chewed|finished|emptied)\b|"
+        r"\b(?:got hold of|got into|got at)\b[^.!?]{0,60}?\b(?:pills?|tablets?|medicine|medication|meds|calpol|"
+        r"paracetamol|"
+        r"ibuprofen|iron|vitamins|melatonin|bleach|detergent|cleaner|laundry|dishwasher|vodka|wine|cigarettes?|vape)\b|"
+        r"\b(?:laundry|washing|dishwasher|tide) (?:pod|capsule|tablet|liquid|gel)s?\b[^.!?]{0,25}\b(?:in (?:his|her|"
+        r"their) "
         r"mouth|swallow\w*|bit|bitten|chewed|ate|eaten|burst|licked)|\b(?:bleach|detergent|disinfectant|antifreeze|"
         r"nicotine|e-?liquid|vape|cigarettes?|weed ?killer|rat poison|slug pellets|lamp oil|paraffin|white spirit|"
         r"essential oils?|nail polish remover|batter(?:y|ies) acid)\b[^.!?]{0,25}\b(?:in (?:his|her|their) mouth|"
         r"swallow\w*|drank|drunk|ate|eaten|licked|chewed|on (?:his|her) (?:lips|face|tongue))|"
-        r"\b(?:accidentally|accidently|mistakenly|by mistake|by accident) (?:[a-z0-9']+ ){0,2}(?:gave|given|give|double[- ]?dosed)|"
-        r"\bdouble[- ]dos\w*|\bgave (?:[a-z0-9']+ ){0,3}too much (?:medicine|calpol|paracetamol|ibuprofen|tylenol|motrin|"
-        r"nurofen|meds)|\btwo doses\b|\b(?:took|taken|got into) (?:[a-z0-9']+ ){0,2}(?:my|his|her|grandma'?s|grandpa'?s|"
+        r"\b(?:accidentally|accidently|mistakenly|by mistake|by accident) (?:[a-z0-9']+ ){0,2}(?:gave|given|give|"
+        r"double[- ]?dosed)|"
+        r"\bdouble[- ]dos\w*|\bgave (?:[a-z0-9']+ ){0,3}too much (?:medicine|calpol|paracetamol|ibuprofen|tylenol|"
+        r"motrin|"
+        r"nurofen|meds)|\btwo doses\b|\b(?:took|taken|got into) (?:[a-z0-9']+ ){0,2}(?:my|his|her|grandma'?s|"
+        r"grandpa'?s|"
         r"granny'?s|nana'?s|the) (?:pills|tablets|medicine|medication|meds|prescription)",
         r"误食|误服|误吞|误喝|中毒|吃(?:了|下|进)?(?:大人|我|妈妈|爸爸|奶奶|爷爷|外婆|姥姥|外公|姥爷|老人)的?[^,.;!?。]{0,3}(?:药|药片|药丸)|"
         r"把[^,.;!?。]{0,6}(?:消毒液|洗洁精|洗衣液|洗衣凝珠|凝珠|漂白剂|清洁剂|洁厕灵|酒精|白酒|农药|杀虫剂|老鼠药|干燥剂|香烟|烟头|"
@@ -489,7 +530,8 @@ RULES: tuple[tuple[str, tuple[str, ...], bool, bool], ...] = (
         r"洁厕灵|农药|杀虫剂|老鼠药|香烟|烟头|电子烟)[^,.;!?。]{0,2}(?:吃|喝|吞|咬|舔)(?:了|进|下|掉)|偷吃(?:了)?"
         r"[^,.;!?。]{0,4}(?:药|药片)|(?:喝|吃|舔|咬|吞)(?:了|下|进|到)?(?:一些|一口|几口|点|半瓶|一瓶|一整瓶)?(?:消毒液|84|"
         r"洗洁精|洗衣液|洗衣凝珠|凝珠|漂白剂|清洁剂|洁厕灵|酒精|白酒|啤酒|红酒|农药|杀虫剂|老鼠药|干燥剂|香水|指甲油|"
-        r"精油|风油精|花露水|烟头|香烟|电子烟|油漆|胶水|汽油|煤油|药片|药丸)|(?:一整?瓶|一板|一盒|好几片)[^,.;!?。]{0,6}"
+        r"精油|风油精|花露水|烟头|香烟|电子烟|油漆|胶水|汽油|煤油|药片|药丸)|(?:喝|吃|舔|吞)(?:了|下|进|到)[^,.;!?。]{0,8}"
+        r"(?:药酒|白酒|啤酒|红酒|酒精|消毒液|洗洁精|洗衣液|漂白剂|农药|杀虫剂|老鼠药|汽油|煤油)|(?:一整?瓶|一板|一盒|好几片)[^,.;!?。]{0,6}"
         r"(?:喝|吃)(?:了|光|完)|药(?:吃|喝|喂)(?:多|过量|错)了|喂(?:多|错)了(?:药)?|(?:多|重复)(?:喂|吃|给)了[^,.;!?。]{0,4}"
         r"(?:药|退烧药|布洛芬|泰诺林|美林|一次)|(?:吃|喝|喂)(?:了)?(?:两次|双倍)(?:的)?(?:药|剂量|退烧药)",
     ), True, True),
@@ -518,7 +560,8 @@ RULES: tuple[tuple[str, tuple[str, ...], bool, bool], ...] = (
         r"\bfev(?:er|ers|erish|re|ar|r)\b|\bfeaver\w*|\bfeverish\b|\bfebrile\b|\bpyrexi\w*|\bburning up\b|"
         r"\b(?:has|had|have|with|running|run|runs|got|gotten|developed|spiking|spiked|spike|high|raised|slight|"
         r"low[- ]grade|mild) (?:a |an )?(?:high |slight |low[- ]grade |mild |raised |little )?(?:temp|temperature|"
-        r"temprature|tempreture|tempature)\b|\bfeels? (?:very |really |so |quite |a bit |a little |super )?(?:hot|warm) "
+        r"temprature|tempreture|tempature)\b|\bfeels? (?:very |really |so |quite |a bit |a little |super )?(?:hot|"
+        r"warm) "
         r"(?:to (?:the )?touch|all over)|\bfeels? (?:very |really |so )(?:hot|warm)\b|\bhot to (?:the )?touch\b|"
         r"\bfever\w*",
         r"发烧|发热|高烧|低烧|高热|低热|(?<!退)烧(?:到|了|得|起来|不退|退不下|一直|还没退|又起来)|(?:还|在|又|反复|一直)(?:在)?烧(?!伤)|"
@@ -538,7 +581,8 @@ RULES: tuple[tuple[str, tuple[str, ...], bool, bool], ...] = (
     ("_dry_nappy", (
         r"\bno (?:wet )?(?:nappies|nappy|diapers?|pees?|wees?|urine|pee'?s)\b|\bno wet ones\b|"
         r"\bnot (?:had|having) (?:a |any )?wet (?:nappy|nappies|diapers?)\b|"
-        r"\b(?:hasn'?t|has not|hasnt|haven'?t|not|hadn'?t|didn'?t|doesn'?t) (?:had a wet (?:nappy|diaper)|(?:peed|pee'?d|"
+        r"\b(?:hasn'?t|has not|hasnt|haven'?t|not|hadn'?t|didn'?t|doesn'?t) (?:had a wet (?:nappy|diaper)|(?:peed|"
+        r"pee'?d|"
         r"weed|wee'?d|urinated|pee|wee|wet (?:a|her|his|the) (?:nappy|diaper)))\b|\bdry (?:nappy|nappies|diapers?)\b|"
         r"\bnot (?:peeing|weeing|urinating)\b|\bstopped (?:peeing|weeing|urinating)\b|\b(?:hardly|barely) (?:peeing|"
         r"any wet|wet)\b",
@@ -546,14 +590,17 @@ RULES: tuple[tuple[str, tuple[str, ...], bool, bool], ...] = (
         r"尿量减少|(?:尿不湿|尿布|纸尿裤)(?:一直|还|都)?是?干(?:的|燥)",
     ), True, True),
     ("dehydration", (
-        r"\bsunken (?:eyes|soft ?spot|fontanel\w*)|\b(?:eyes|soft ?spot|fontanel\w*) (?:look |looks |are |is |seem |seems )?"
+        r"\bsunken (?:eyes|soft ?spot|fontanel\w*)|\b(?:eyes|soft ?spot|fontanel\w*) (?:look |looks |are |is |seem |"
+        r"seems )?"
         r"(?:very |really )?sunken\b",
         r"\bdehydrat\w*|\bdehidrat\w*",
         r"\bno tears (?:when|while) (?:crying|she cries|he cries)",
         r"\b(?:not|isn'?t|won'?t|hasn'?t|refus\w*|stopped) (?:drinking|drink|feeding|feed|taking) (?:anything|at all|"
-        r"any (?:fluids|milk|feeds|drinks|water)|fluids|all (?:feeds|fluids|drinks))\b|\bnot (?:drinking|feeding) at all\b|"
+        r"any (?:fluids|milk|feeds|drinks|water)|fluids|all (?:feeds|fluids|drinks))\b|\bnot (?:drinking|"
+        r"feeding) at all\b|"
         r"\b(?:won'?t|will not|refus\w*) (?:to )?(?:drink|feed) (?:anything|at all)\b|\bstopped (?:drinking|feeding)\b|"
-        r"\b(?:drinking|feeding|taking|drunk|drank|had) (?:[a-z0-9']+ ){0,1}less than half\b|\bhasn'?t (?:drunk|fed|had "
+        r"\b(?:drinking|feeding|taking|drunk|drank|had) (?:[a-z0-9']+ ){0,1}less than half\b|\bhasn'?t (?:drunk|fed|"
+        r"had "
         r"(?:a |any )?(?:feed|drink|milk|bottle)) (?:in|for|since)\b|\bcan'?t keep (?:any )?(?:fluids|liquids|milk|"
         r"water) down\b",
         r"脱水|(?:眼窝|眼眶|眼睛)(?:深)?凹陷|囟门(?:明显)?凹陷|哭(?:的时候)?(?:没有?|无)(?:眼)?泪|一口(?:奶|水)?(?:都|也)不(?:喝|吃)|"
@@ -564,23 +611,28 @@ RULES: tuple[tuple[str, tuple[str, ...], bool, bool], ...] = (
     # --- row 12: bile, blood, forceful vomiting -----------------------------------------------------------------------
     ("bile_or_blood", (
         r"\b(?:green|dark green|bright green|yellow-green|greenish) (?:vomit|sick|puke|throw up|spit up|bile)\b|"
-        r"\b(?:vomit\w*|vommit\w*|throw\w* up|threw up|puk\w*|sick|spit\w* up|spat up) (?:[a-z0-9']+ ){0,2}(?:green|bile|"
+        r"\b(?:vomit\w*|vommit\w*|throw\w* up|threw up|puk\w*|sick|spit\w* up|spat up) (?:[a-z0-9']+ ){0,2}(?:green|"
+        r"bile|"
         r"blood|bloody|red|coffee grounds)\b|\bbile\b|\bbilious\b",
         r"\bblood (?:in|on) (?:his |her |their |the )?(?:vomit|sick|stool|stools|poo|poop|poos|poops|nappy|diaper|"
         r"bowel movement|bm)\b|\bbloody (?:stool|stools|poo|poop|diarrh\w*|vomit|nappy|diaper|mucus)\b|"
         r"\b(?:stool|stools|poo|poop|nappy|diaper) (?:with|has|had|full of|streaked with) (?:some |a little |a bit of |"
-        r"streaks of |specks of )?blood\b|\b(?:red|currant|redcurrant) jelly[- ]?(?:like )?(?:stool|poo|poop)\b|\bvomiting blood\b|\bblack tarry\b",
-        r"\bprojectile(?:ly)? (?:vomit\w*|vommit\w*|sick|throw\w* up|puk\w*)|\b(?:vomit\w*|throw\w* up|being sick|puk\w*) "
+        r"streaks of |specks of )?blood\b|\b(?:red|currant|redcurrant) jelly[- ]?(?:like )?(?:stool|poo|poop)\b|"
+        r"\bvomiting blood\b|\bblack tarry\b",
+        r"\bprojectile(?:ly)? (?:vomit\w*|vommit\w*|sick|throw\w* up|puk\w*)|\b(?:vomit\w*|throw\w* up|being sick|"
+        r"puk\w*) "
         r"(?:[a-z0-9']+ ){0,1}(?:everything|constantly|non-?stop|repeatedly|over and over|all day|all night|every feed|"
         r"after every feed|every \d+ minutes)\b|\bkeeps (?:vomit\w*|throwing up|being sick|puking)\b|\bcan'?t keep "
         r"(?:anything|any food|food) down\b|\bthrowing up everything\b",
-        r"吐(?:出来?|了|的)?(?:的|是|些|点)*(?:黄|深)?绿|绿(?:色)?(?:的)?(?:水|胆汁|呕吐物)|胆汁|吐血|呕血|便血|(?:大便|便便|粪便|拉的|屎)(?:里|中|上)?(?:带|有|夹|混)"
+        r"吐(?:出来?|了|的)?(?:的|是|些|点)*(?:黄|深)?绿|(?:吐|呕吐|吐奶)(?:的|出来的|出)?[^,.;!?。]{0,5}(?:有|带|见|混着)血|绿(?:色)?(?:的)?(?:水|胆汁|"
+        r"呕吐物)|胆汁|吐血|呕血|便血|(?:大便|便便|粪便|拉的|屎)(?:里|中|上)?(?:带|有|夹|混)"
         r"(?:着|了|有)?(?:血|血丝|鲜血)|血便|拉血|果酱(?:样|色)?(?:大)?便|喷射(?:状|性|样)?(?:地)?(?:呕吐|吐)|频繁呕吐|"
         r"一直(?:呕)?吐(?!泡|口水|舌头|奶)|吐个不停|不停(?:地)?(?:呕)?吐(?!泡|口水|舌头|奶)|反复(?:呕)?吐(?!泡|口水|舌头|奶)|吃什么吐什么|喝什么吐什么|喝水都吐|喝奶都吐",
     ), True, True),
     # --- row 13: cry ----------------------------------------------------------------------------------------------
     ("inconsolable_cry", (
-        r"\bhigh[- ]?pitch\w* (?:cry|crying|cries|scream\w*|wail\w*|shriek\w*)|\b(?:cry|crying|scream\w*) (?:is |sounds )?"
+        r"\bhigh[- ]?pitch\w* (?:cry|crying|cries|scream\w*|wail\w*|shriek\w*)|\b(?:cry|crying|scream\w*) (?:is |"
+        r"sounds )?"
         r"(?:very |really |so )?high[- ]?pitch\w*|\bweak (?:cry|crying|whimper\w*)|\b(?:cry|crying) (?:is |sounds |has "
         r"become |became )?(?:very |really |so )?(?:weak|feeble|like a cat|moaning|shrill)\b|\bmoaning (?:and|cry\w*)|"
         r"\bshrill (?:cry|scream)",
@@ -590,8 +642,10 @@ RULES: tuple[tuple[str, tuple[str, ...], bool, bool], ...] = (
     ("_cry_continuous", (
         r"\binconsolabl\w*|\binconsolible\b|\b(?:can'?t|cannot|can not|couldn'?t|unable to|won'?t|impossible to|"
         r"nothing will|nothing can|nothing) (?:[a-z0-9']+ ){0,1}(?:settle|console|consoled|soothe|calm|comfort|stop) "
-        r"(?:[a-z0-9']+ ){0,2}(?:him|her|them|the baby|my baby|crying|screaming)\b|\b(?:won'?t|will not|doesn'?t|can'?t) "
-        r"stop (?:crying|screaming|wailing)\b|\b(?:hasn'?t|has not|hasnt|haven'?t|not) stopped (?:crying|screaming)\b|\b(?:crying|screaming|wailing) (?:non-?stop|constantly|continuously|for "
+        r"(?:[a-z0-9']+ ){0,2}(?:him|her|them|the baby|my baby|crying|screaming)\b|\b(?:won'?t|will not|doesn'?t|"
+        r"can'?t) "
+        r"stop (?:crying|screaming|wailing)\b|\b(?:hasn'?t|has not|hasnt|haven'?t|not) stopped (?:crying|screaming)\b|"
+        r"\b(?:crying|screaming|wailing) (?:non-?stop|constantly|continuously|for "
         r"(?:\d+|hours|two|three|four|five|six) ?(?:hours|hrs)?|all night|all day|for hours)",
         r"哭(?:个)?不停|哭闹不止|一直哭(?:闹)?(?:不止|不停)|持续哭闹|(?:怎么|怎样|如何)(?:哄|抱|安抚)(?:也|都)(?:哄不好|不行|没用|停不下来|"
         r"不停|哭)|哄不好|哭了(?:好几个|\d+个|几个|一整)(?:小时|晚上|天)|(?:撕心裂肺|声嘶力竭)(?:地)?哭",
@@ -602,7 +656,8 @@ RULES: tuple[tuple[str, tuple[str, ...], bool, bool], ...] = (
         r"\bnot (?:acting )?(?:right|normal)\b|\bdoesn'?t seem (?:right|well|himself|herself)\b|\b(?:very|really|"
         r"seriously|extremely|quite|so|super) (?:unwell|ill|sick|poorly)\b|\bseems (?:really |very )?(?:unwell|ill|"
         r"sick|poorly|off)\b|\bgut (?:feeling|instinct)\b|\b(?:not|isn'?t|won'?t|stopped|refus\w*) (?:feeding|feed|"
-        r"eating|taking (?:his|her|any|the) (?:feeds?|bottles?|milk|breast))\b|\b(?:hard|difficult) to wake for feeds\b|"
+        r"eating|taking (?:his|her|any|the) (?:feeds?|bottles?|milk|breast))\b|\b(?:hard|"
+        r"difficult) to wake for feeds\b|"
         r"\bwon'?t wake (?:up )?for (?:feeds|feeding|a feed)\b|\bfeeding (?:very |really )?poorly\b|\bpoor feeding\b",
         r"不对劲|不太对|很不对|不正常|病(?:得)?(?:很|挺|特别)?(?:重|厉害)|状态(?:很|特别|非常)?(?:差|不好|不对)|"
         r"精神(?:状态)?(?:很|特别|非常|极其|明显)?(?:差|不好|不佳|萎靡)|很虚弱|奄奄一息|(?:不|不肯|不愿|拒绝|拒)(?:吃奶|喝奶|吸奶)|"
@@ -611,22 +666,28 @@ RULES: tuple[tuple[str, tuple[str, ...], bool, bool], ...] = (
     # --- row 16: crisis ------------------------------------------------------------------------------------------
     ("caregiver_self_harm", (
         r"\b(?:kill|killing|hurt|hurting|harm|harming|cut|cutting|end|ending) (?:my ?self|myself)\b|\bsuicid\w*|"
-        r"\bsucid\w*|\bsuicdal\b|\bend (?:my|it) (?:life|all)\b|\bending it all\b|\bend it all\b|\btake my (?:own )?life\b|"
-        r"\b(?:want|wanna|wish|going|ready|prefer|rather) (?:to )?(?:die|be dead)\b|\bwish i (?:was|were) (?:dead|never "
+        r"\bsucid\w*|\bsuicdal\b|\bend (?:my|it) (?:life|all)\b|\bending it all\b|\bend it all\b|"
+        r"\bend(?:ing)? it(?= *(?:$|[.!?,;]| all\b| now\b| tonight\b| today\b))|\btake my (?:own )?life\b|"
+        r"\b(?:want|wanna|wish|going|ready|prefer|rather) (?:to )?(?:die|be dead)\b|\bwish i (?:was|were) (?:dead|"
+        r"never "
         r"born|gone)\b|\b(?:don'?t|do not|no longer) want to (?:live|be alive|be here|exist|wake up|go on)\b|"
         r"\bbetter off (?:dead|without me)\b|\bno (?:point|reason) (?:in )?(?:living|going on|being alive|to live)\b|"
-        r"\b(?:can'?t|cannot|can not) (?:keep )?go(?:ing)? on\b(?! like this)|\bcan go on any ?more\b|\bwant to disappear\b|\bwish i could disappear\b|"
+        r"\b(?:can'?t|cannot|can not) (?:keep )?go(?:ing)? on\b(?! like this)|\bcan go on any ?more\b|"
+        r"\bwant to disappear\b|\bwish i could disappear\b|"
         r"\b(?:run|walk) away and never come back\b|\bjump (?:off|from) (?:a|the) (?:bridge|building|roof|balcony)\b|"
         r"\bself[- ]?harm\w*|\bthoughts of (?:dying|death|suicide|ending it)\b|\blife (?:isn'?t|is not) worth\b|"
-        r"\bnot worth living\b",
+        r"\bnot worth living\b|\b(?:go to sleep|sleep|fall asleep) and (?:never|not) wake up\b",
         r"想死(?!你)|不想活|活不下去|活着(?:没|没有)(?:意思|意义)|自杀|轻生|寻死|结束(?:自己的)?生命|了结自己|跳楼|割腕|伤害自己|自残|"
         r"自伤|想消失|想离开这个世界|一了百了|撑不下去了|(?:不如|还不如)死了",
     ), True, False),
     ("harm_to_child", (
-        r"\b(?:want|wanna|going|tempted|urge|urges|feel like|felt like|thought about|thinking about|thought of|thinking of|"
+        r"\b(?:want|wanna|going|tempted|urge|urges|feel like|felt like|thought about|thinking about|thought of|"
+        r"thinking of|"
         r"thoughts (?:of|about)|imagin\w*|pictur\w*|visuali[sz]\w*|keep thinking (?:about|of)|"
-        r"scared|afraid|terrified|frightened|fear|worried (?:that )?i(?:'ll| will| might| could)) (?:[a-z0-9']+ ){0,3}(?:hurt\w*|harm\w*|kill\w*|smother\w*|"
-        r"suffocat\w*|shak(?:e|ing)|throw\w*|hit|hitting|strangl\w*|drown\w*|stab\w*) (?:[a-z0-9']+ ){0,1}(?:" + CHILD_EN +
+        r"scared|afraid|terrified|frightened|fear|worried (?:that )?i(?:'ll| will| might|"
+        r" could)) (?:[a-z0-9']+ ){0,3}(?:hurt\w*|harm\w*|kill\w*|smother\w*|"
+        r"suffocat\w*|shak(?:e|ing)|throw\w*|hit|hitting|strangl\w*|drown\w*|stab\w*) (?:[a-z0-9']+ ){0,1}"
+        r"(?:" + CHILD_EN +
         r"|him|her|them)\b",
         r"\bi (?:shook|hit|slapped|smacked|threw|hurt|squeezed|shoved|pushed) (?:my|the|our) (?:baby|son|daughter|"
         r"newborn|infant|child|toddler)\b|\bintrusive thoughts\b|\b(?:snap|lose it) and (?:hurt|shake|hit)\b|"
@@ -647,26 +708,42 @@ RULES: tuple[tuple[str, tuple[str, ...], bool, bool], ...] = (
     ), True, False),
     # --- safeguarding ---------------------------------------------------------------------------------------------
     ("abuse_disclosure", (
-        r"\b" + PERSON_EN + r" (?:(?!never\b|not\b|no\b|he\b|she\b|they\b|it\b|i\b|we\b|you\b|who\b|said\b|says\b|told\b|"
-        r"thinks\b|n't\b)[a-z']+ ){0,3}(?:hits?|hitting|slap\w*|beat(?:s|ing|en)?|punch\w*|kick\w*|shak(?:es|ing)|shook|"
-        r"pinch\w*|bites|biting|burn(?:s|ed|t)|throws|threw|chok(?:es|ed|ing)|smother\w*|abus\w*|hurt(?:s|ing)?|molest\w*|"
-        r"neglect\w*|starv\w*|smack\w*|spank\w*|whip\w*|strangl\w*|rough(?:s|ed)? up|touch(?:es|ed|ing)? (?:[a-z0-9']+ )?"
-        r"(?:inappropriately|private|privates|genitals|down there)) (?:[a-z0-9']+ ){0,1}(?:the |my |our |his |her |their )?"
-        r"(?:" + CHILD_EN + r"|him|her|them|me|us|(?:my|our|the) [a-z0-9 -]{1,20}?olds?)\b(?! (?:head|arm|arms|leg|legs|hand|hands|foot|feet|face|nose|back|"
+        r"\b" + PERSON_EN + r" (?:(?!never\b|not\b|no\b|he\b|she\b|they\b|it\b|i\b|we\b|you\b|who\b|said\b|says\b|"
+                            r"told\b|"
+        r"thinks\b|n't\b)[a-z']+ ){0,3}(?:hits?|hitting|slap\w*|beat(?:s|ing|en)?|punch\w*|kick\w*|shak(?:es|ing)|"
+        r"shook|"
+        r"pinch\w*|bites|biting|burn(?:s|ed|t)|throws|threw|chok(?:es|ed|ing)|smother\w*|abus\w*|hurt(?:s|ing)?|"
+        r"molest\w*|"
+        r"neglect\w*|starv\w*|smack\w*|spank\w*|whip\w*|strangl\w*|rough(?:s|ed)? up|touch(?:es|ed|"
+        r"ing)? (?:[a-z0-9']+ )?"
+        r"(?:inappropriately|private|privates|genitals|down there)) (?:[a-z0-9']+ ){0,1}(?:the |my |our |his |her |"
+        r"their )?"
+        r"(?:" + CHILD_EN + r"|him|her|them|me|us|(?:my|our|the) [a-z0-9 -]{1,20}?olds?)\b(?! (?:head|arm|arms|leg|"
+                            r"legs|hand|hands|foot|feet|face|nose|back|"
         r"neck|finger|fingers|toe|toes|eye|eyes|ear|ears|knee|wrist|shoulder|toy|toys|feelings|self|up in|in the air|"
         r"into the air|up high|a ball|the ball|gently|softly|lightly|to sleep))",
-        r"\b(?:was|is|being|been|got|gets|getting|were|are) (?:[a-z0-9']+ ){0,1}(?:hit|beaten|abused|shaken|slapped|kicked|"
+        r"\b" + PERSON_EN + r" (?:[a-z0-9']+ ){0,3}?(?:grab|yank|drag|jerk|pull|swung|swing)\w* (?:the |my |"
+                            r"our )?(?:baby|"
+        r"him|her|son|daughter|toddler|kid) by (?:the|his|her) (?:arm|arms|neck|throat|leg|legs|hair|ears?|wrist)\b|\b"
+        + PERSON_EN + r"\b[^.!?]{0,60}\b(?:threw|throws|shoved|pushed) (?:the baby|him|her|my [a-z]+) (?:on|onto|"
+                      r"against|across|"
+        r"into|at|down) (?:the )?(?:bed|floor|wall|cot|sofa|couch|ground|stairs)\b",
+        r"\b(?:was|is|being|been|got|gets|getting|were|are) (?:[a-z0-9']+ ){0,1}(?:hit|beaten|abused|shaken|slapped|"
+        r"kicked|"
         r"molested|neglected|hurt|punched|smacked|burned|burnt|choked|thrown|assaulted|touched inappropriately|"
         r"sexually abused|spanked|whipped) by (?:his |her |my |our |the |a |their )?" + PERSON_EN + r"\b",
         r"\btouch\w* (?:[a-z]+ ){0,2}(?:private parts|privates|genitals|down there|vagina|penis)\b|\b(?:sexual|"
-        r"inappropriate) touching\b|\b(?:child|sexual|physical|emotional) abuse\b|\babused\b|\babusive\b|\babusing\b|\bdomestic (?:violence|abuse)\b|"
+        r"inappropriate) touching\b|\b(?:child|sexual|physical|emotional) abuse\b|\babused\b|\babusive\b|\babusing\b|"
+        r"\bdomestic (?:violence|abuse)\b|"
         r"\bmolest\w*|\binappropriately touch\w*|\btouched (?:him|her) inappropriately\b",
-        r"\bunexplained bruis\w*|\bbruis\w* (?:[a-z0-9']+ ){0,4}(?:can'?t explain|no explanation|don'?t know how|not sure how|"
+        r"\bunexplained bruis\w*|\bbruis\w* (?:[a-z0-9']+ ){0,4}(?:can'?t explain|no explanation|don'?t know how|"
+        r"not sure how|"
         r"after (?:nursery|daycare|the nanny|the babysitter|grandma'?s|visiting|his dad'?s|her dad'?s))|"
         r"\bfinger(?:tip)?[- ]?(?:shaped )?(?:marks|bruises)\b|\bgrab marks\b|\b(?:bite|belt|hand|slap) marks? on "
         r"(?:him|her|his|the baby)\b",
         r"\b(?:leaves|left|leaving|locks|locked) (?:the baby|the kids?|him|her|them|my (?:son|daughter|baby)) "
-        r"(?:[a-z0-9']+ ){0,2}(?:alone|unattended|by (?:himself|herself|themselves)|in (?:the|a) (?:car|room|cupboard)) "
+        r"(?:[a-z0-9']+ ){0,2}(?:alone|unattended|by (?:himself|herself|themselves)|in (?:the|a) (?:car|room|"
+        r"cupboard)) "
         r"(?:for hours|all day|all night|overnight|every day|for days|while (?:he|she) goes)\b",
         r"\b" + PERSON_EN + r" (?:doesn'?t|won'?t|refuses to|never) (?:feed|change|bathe|clean) (?:the baby|him|her|"
         r"them|my (?:son|daughter|baby))\b",
@@ -682,20 +759,25 @@ RULES: tuple[tuple[str, tuple[str, ...], bool, bool], ...] = (
     ), True, False),
     # --- refusals ---------------------------------------------------------------------------------------------------
     ("medicine_dose", (
-        r"\bhow (?:much|many|often) (?:[a-z0-9']+ ){0,4}(?:%(drug)s)\b",
-        r"\b(?:%(drug)s)\b (?:[a-z0-9']+ ){0,4}(?:how much|how many|how often|dose|dosage|dosing|doses|ml|mls|mg|teaspoons?|"
+        r"\bhow (?:much|many|often) (?:[a-z0-9']+ ){0,4}(?:%(drug)s)\b|\b(?:amount|quantity) of (?:[a-z0-9']+ ){0,2}"
+        r"(?:%(drug)s)\b",
+        r"\b(?:%(drug)s)\b (?:[a-z0-9']+ ){0,4}(?:how much|how many|how often|dose|dosage|dosing|doses|ml|mls|mg|"
+        r"teaspoons?|"
         r"every \d+ hours)\b",
         r"\b(?:dose|dosage|dosing|doses|overdose limit)\b",
         r"\b(?:alternate|alternating|double up|top up|stagger|staggering) (?:[a-z0-9']+ ){0,4}(?:%(drug)s)\b",
         r"\b(?:mg|ml)/kg\b|\bmg per kg\b|\b(?:max|maximum) (?:dose|amount)\b|\balternat\w* (?:%(drug)s) (?:and|with)\b",
-        r"剂量|用量|用法用量|(?:%(drugzh)s)[^,.;!?。]{0,8}交替|交替(?:吃|用|喂)|(?:%(drugzh)s)[^,.;!?。]{0,10}(?:多少|几毫升|几ml|几滴|几片|怎么(?:吃|喝|喂|用)|吃几|喂几|用几|间隔多久|"
-        r"隔多久|多久(?:吃|喂|用)一次)|(?:多少|几毫升|几ml|几滴|几片)"
+        r"剂量|用量|用法用量|(?:%(drugzh)s)[^,.;!?。]{0,8}交替|交替(?:吃|用|喂)|(?:%(drugzh)s)[^,.;!?。]{0,10}(?:多少|几毫升|几ml|几滴|几片|"
+        r"怎么(?:吃|喝|喂|用)|吃几|喂几|用几|间隔多久|"
+        r"隔多久|多久[^,.;!?。]{0,4}(?:吃|喂|用|给)一次|几个小时[^,.;!?。]{0,4}(?:吃|喂|用)一次)|(?:多少|几毫升|几ml|几滴|几片)"
         r"[^,.;!?。]{0,6}(?:%(drugzh)s)",
     ), False, False),
     ("medicine_choice", (
-        r"\b(?:what|which) (?:[a-z0-9']+ ){0,1}(?:medicine|medication|meds|drug|antibiotic|painkiller|pain relief|cough "
+        r"\b(?:what|which) (?:[a-z0-9']+ ){0,1}(?:medicine|medication|meds|drug|antibiotic|painkiller|pain relief|"
+        r"cough "
         r"(?:syrup|medicine)|syrup)s? (?:[a-z0-9']+ ){0,3}(?:give|use|take|buy|best|good|recommend|should|can|for)\b|"
-        r"\bwhat can (?:i|we) give (?:[a-z0-9']+ ){0,3}(?:for|to (?:help|bring|reduce|relieve|treat|stop|ease)) (?:[a-z0-9']+ ){0,2}"
+        r"\bwhat can (?:i|we) give (?:[a-z0-9']+ ){0,3}(?:for|to (?:help|bring|reduce|relieve|treat|stop|"
+        r"ease)) (?:[a-z0-9']+ ){0,2}"
         r"(?:pain|fever|temperature|cough|cold|congestion|allerg\w*|diarrh\w*|vomit\w*|constipation|reflux)\b|"
         r"\b(?:recommend|suggest|prescribe) (?:[a-z0-9']+ ){0,2}(?:medicine|medication|meds|drug|antibiotic)s?\b|"
         r"\b(?:best|good) (?:medicine|medication|meds|cough syrup|painkiller) for\b",
@@ -710,16 +792,20 @@ RULES: tuple[tuple[str, tuple[str, ...], bool, bool], ...] = (
         r"infection|virus|syndrome|disorder) (?:does|is|could|might|do)\b",
         r"\b(?:is|could|might|may|does|do you think) (?:it|this|that|he|she|my \w+|our \w+|the baby) (?:be |have |has "
         r"|is |got )?(?:a |an |the )?(?:%(cond)s)\b",
-        r"\b(?:is|does) (?:he|she|my \w+|our \w+|the baby) (?:have |has |got )?(?:a |an )?(?:autistic|autism|adhd|asd)\b|"
-        r"\bdo(?:es)? (?:you think|it sound like|this sound like|it look like|this look like) (?:[a-z0-9']+ ){0,3}(?:%(cond)s)\b|"
+        r"\b(?:is|does) (?:he|she|my \w+|our \w+|the baby) (?:have |has |got )?(?:a |an )?(?:autistic|autism|adhd|"
+        r"asd)\b|"
+        r"\bdo(?:es)? (?:you think|it sound like|this sound like|it look like|"
+        r"this look like) (?:[a-z0-9']+ ){0,3}(?:%(cond)s)\b|"
         r"\bsigns of (?:autism|adhd|asd)\b(?=[^.!?]*\b(?:my|our|he|she|him|her)\b)",
         r"(?:帮|请)(?:我|忙|您|你)?(?:给)?(?:孩子|宝宝)?(?:看看|看一下)?(?:是什么病|诊断)|诊断一下|给(?:个|出|我)?(?:个)?诊断|(?:能|可以)"
         r"(?:不能)?(?:帮)?(?:我)?诊断|是什么病|得了什么病|什么病(?:啊|呢|吗)|(?:帮|请)(?:我|忙|您|你)?(?:给)?(?:孩子|宝宝)?"
         r"(?:看看|看一下|判断一下|判断)[^,.;!?。]{0,8}(?:是不是|是什么|是否|得了|有没有)|(?:是不是|会不会是|是否(?:是|为|有|得了)?|还是(?:单纯)?"
-        r"(?:的)?(?:是)?)(?:得了|有)?(?:%(condzh)s)|(?:可能是|怀疑是|这是|是|得了|有)[^,.;!?。会变否不成]{0,4}?(?:%(condzh)s)(?:病|症状|的症状|引起的)?(?:吗|呢|么|啊|\?)",
+        r"(?:的)?(?:是)?)(?:得了|有)?(?:%(condzh)s)|(?:可能是|怀疑是|这是|是|得了|有)[^,.;!?。会变否不成]{0,4}?(?:%(condzh)s)(?:病|症状|的症状|"
+        r"引起的)?(?:吗|呢|么|啊|\?)",
     ), False, False),
     ("adult_medical", (
-        r"\b(?:i|i'?m|i am|i'?ve|i have|im|ive|me|i got|i'?ve got|i keep|i've been) (?:[a-z0-9']+ ){0,3}(?:have|got|suffer\w*|"
+        r"\b(?:i|i'?m|i am|i'?ve|i have|im|ive|me|i got|i'?ve got|i keep|i've been) (?:[a-z0-9']+ ){0,3}(?:have|got|"
+        r"suffer\w*|"
         r"diagnosed with|been having|having|getting|get) (?:a |an |really bad |bad |terrible |chronic |severe )?"
         r"(?:headaches?|migraines?|high blood pressure|hypertension|diabetes|the flu|flu|covid|sore throat|back ?pain|"
         r"chest pains?|toothache|uti|urine infection|thyroid|anaemia|anemia|asthma|cancer|a lump|lump|eczema|acne|"
@@ -729,7 +815,8 @@ RULES: tuple[tuple[str, tuple[str, ...], bool, bool], ...] = (
         r"\bmy (?:own )?(?:blood pressure|cholesterol|thyroid|blood sugar|back|knee|knees|tooth|teeth|period|periods|"
         r"cycle|libido|hair|migraines?|headaches?|diabetes|asthma|skin|eyesight|hip|shoulder|liver|kidneys?|heart) "
         r"(?:is|are|has|have|keeps|hurts?|problem|pain|issue|medication|meds|results?|reading)\b",
-        r"\bcan i take (?:[a-z0-9']+ ){0,2}(?:for my|for a) (?:headache|migraine|back|cold|flu|cough|fever|pain|toothache|"
+        r"\bcan i take (?:[a-z0-9']+ ){0,2}(?:for my|for a) (?:headache|migraine|back|cold|flu|cough|fever|pain|"
+        r"toothache|"
         r"period)\b",
         r"我(?:自己|本人)?(?:最近|经常|一直|有点|有些|老是|总是)?(?:头疼|头痛|偏头痛|高血压|血压高|糖尿病|血糖高|感冒了|发烧了|咳嗽|"
         r"嗓子疼|喉咙痛|腰疼|腰痛|背疼|背痛|胃疼|胃痛|牙疼|牙痛|甲状腺|贫血|失眠|脱发|痔疮|尿路感染|月经|例假|妇科|子宫|卵巢|肌瘤|"
@@ -743,7 +830,8 @@ RULES: tuple[tuple[str, tuple[str, ...], bool, bool], ...] = (
         r"stock(?:s| tips| market| price)|crypto\w*|bitcoin|ethereum|lottery|lotto|football|"
         r"soccer|nba|premier league|world cup|movie|movies|film recommendations?|netflix|capital of|translate|"
         r"who won|president|election|tax return|mortgage|car insurance|my (?:dog|cat|puppy|kitten|hamster|parrot)|"
-        r"recipe for (?:dinner|lasagne|lasagna|chicken|cake|cocktails?)|horoscope|zodiac)\b",
+        r"recipe for (?:dinner|lasagne|lasagna|chicken|cake|cocktails?)|(?:make|cook) for dinner|date night|horoscope|"
+        r"zodiac)\b",
         r"作业|数学题|写代码|编程|代码|程序员|股票|基金|炒股|比特币|理财|彩票|讲个?笑话|笑话|天气预报|天气怎么样|明天天气|"
         r"今天天气如何|翻译一下|帮我翻译|写(?:一)?(?:首诗|篇作文|篇文章)|作文|电影|足球|篮球|新闻|房价|买房|贷款|星座|"
         r"我家(?:的)?(?:狗|猫)|小狗|小猫|宠物",
@@ -760,20 +848,24 @@ RULES: tuple[tuple[str, tuple[str, ...], bool, bool], ...] = (
 # Keywords that every match of a rule contains. A rule runs only when one of them is in the message, which keeps a
 # long message under 2 ms. A rule missing here always runs; a test checks each rule's cases still match.
 
-TRIGGERS: dict[str, str] = {
-    "not_breathing": "breath|breating|brething|breth|braeth|cpr|compressions|pulse|heartbeat|heart beat|呼吸|没气|心跳|喘气|气息|复苏",
+TRIGGERS = MappingProxyType({
+    "not_breathing": "breath|breating|brething|breth|braeth|cpr|compressions|pulse|heartbeat|heart beat|呼吸|没气|心跳|喘气|气息|"
+                     "复苏",
     "choking": "chok|chock|choak|stuck in|噎|卡|堵|窒息|异物",
     "breathing_difficulty": "breath|breating|brething|breth|braeth|gasp|grunt|rib|retract|recession|indrawing|tracheal|"
                             "bobbing|nostril|flaring|apn|air|suck|pull|cav|sink|drawing|heav|neck|collar|呼吸|喘|透不过气|"
                             "上不来气|吸不上气|憋|三凹|凹|往里|内陷|吸进去|胸口|鼻翼|点头|呻吟|起伏|一鼓一鼓",
     "_soft_breathing": "breath|breating|brething|breth|braeth|grunt|呼吸",
     "colour_change": "blu|grey|gray|ashen|purpl|dusky|mottl|white|pale|cyano|cold|clammy|紫|绀|青|灰|乌|白|花|大理石|冰|凉",
-    "unresponsive": "unrespons|nonrespons|unconc|unconsc|respon|reaction|wake|waking|woken|rous|awake|flop|lifeless|limp|conscious|concious|passed out|"
+    "unresponsive": "unrespons|nonrespons|unconc|unconsc|respon|reaction|wake|waking|woken|rous|awake|flop|lifeless|"
+                    "limp|conscious|concious|passed out|"
                     "blacked out|faint|knocked out|collapsed|drowsy|sleepy|letharg|dopey|out of it|listless|zoned out|"
-                    "recogni|roll|glassy|醒|昏|嗜睡|意识|神志|知觉|晕|软|瘫|反应|眼神|发直|认|萎靡|不省人事",
-    "seizure": "seiz|siez|sezure|seasure|ceasure|seisure|seazure|convuls|convult|epilep|spasm|fit|jerk|shak|twitch|stiff|"
-               "rigid|抽|惊厥|癫痫|羊|痉挛|翻白眼|口吐白沫|牙关|抖动|僵直|发硬|挺直",
-    "non_blanching_rash": "blanch|fade|fading|disappear|go away|go white|go pale|change colo|glass|press|petechia|purpura|"
+                    "recogni|roll|glassy|醒|昏|嗜睡|不应|不理|软|意识|神志|知觉|晕|软|瘫|反应|眼神|发直|认|萎靡|不省人事",
+    "seizure": "seiz|siez|sezure|seasure|ceasure|seisure|seazure|convuls|convult|epilep|spasm|fit|jerk|shak|twitch|"
+               "stiff|"
+               "rigid|抽|惊厥|癫痫|羊|痉挛|翻白眼|口吐白沫|牙关|抖动|僵直|发硬|挺直|翻",
+    "non_blanching_rash": "blanch|fade|fading|disappear|go away|go white|go pale|change colo|glass|press|petechia|"
+                          "purpura|"
                           "pinprick|pin|prick|purple|dots|spots|褪|退|消|出血|瘀|紫",
     "bulging_fontanelle_stiff_neck": "bulg|soft spot|softspot|fontanel|neck|nuchal|chin|head|囟门|脖子|颈|头",
     "button_battery_magnet": "batter|batery|battary|magnet|magnit|buckyball|电池|磁|吸铁石|巴克球",
@@ -797,45 +889,56 @@ TRIGGERS: dict[str, str] = {
     "_dry_nappy": "wet|napp|diaper|pee|wee|urin|dry|尿|小便|撒尿|排尿",
     "dehydration": "sunken|dehydrat|dehidrat|tears|drink|feed|taking|less than half|drunk|drank|fed|keep|脱水|凹陷|泪|喝|吃|"
                    "奶量|一半",
-    "bile_or_blood": "green|bile|bilious|blood|red|coffee|jelly|tarry|projectile|vomit|vommit|throw|threw|puk|spat|spit|sick|keep|吐|绿|胆汁|血|"
+    "bile_or_blood": "green|bile|bilious|blood|red|coffee|jelly|tarry|projectile|vomit|vommit|throw|threw|puk|spat|"
+                     "spit|sick|keep|吐|绿|胆汁|血|"
                      "果酱|喷射",
     "inconsolable_cry": "highpitch|pitch|weak|cry|crying|moaning|shrill|尖|哭声",
     "_cry_continuous": "inconsol|settle|console|soothe|calm|comfort|stop|crying|screaming|wailing|哭|哄",
-    "caregiver_self_harm": "myself|self|suicid|sucid|suicdal|end|life|die|dead|live|alive|here|exist|wake up|go on|better off|"
+    "caregiver_self_harm": "myself|self|suicid|sucid|suicdal|end|life|die|dead|live|alive|here|exist|wake up|go on|"
+                           "better off|"
                            "point|reason|disappear|run away|walk away|jump|harm|dying|death|worth|想死|不想活|活不下去|活着|"
                            "自杀|轻生|寻死|生命|了结|跳楼|割腕|伤害自己|自残|自伤|消失|离开这个世界|一了百了|撑不下去|死了",
     "harm_to_child": "hurt|harm|kill|smother|suffocat|shak|throw|hit|strangl|drown|stab|shook|slap|smack|threw|squeez|"
                      "shove|push|intrusive|snap|lose it|hate|imagin|pictur|visuali|掐|闷死|摔|弄死|打|捂死|扔|伤害|杀|摇|晃|讨厌",
     "severe_postnatal_low_mood": "depress|ppd|pnd|psychosis|hearing voices|抑郁|精神病",
-    "abuse_disclosure": "hit|slap|beat|punch|kick|shak|shook|pinch|bite|biting|burn|throw|threw|chok|smother|abus|hurt|"
-                        "molest|neglect|starv|smack|spank|whip|strangl|rough|touch|sexual|inappropriate|bruis|marks|alone|unattended|lock|"
+    "abuse_disclosure": "grab|yank|drag|jerk|pull|swung|swing|shove|push|hit|slap|beat|punch|kick|shak|shook|pinch|"
+                        "bite|biting|burn|throw|threw|chok|smother|abus|hurt|"
+                        "molest|neglect|starv|smack|spank|whip|strangl|rough|touch|sexual|inappropriate|bruis|marks|"
+                        "alone|unattended|lock|"
                         "feed|change|bathe|clean|violence|打|扇|掐|踢|摔|烫|骂|虐|体罚|饿|踹|拧|揍|摇|晃|被|家暴|暴力|性侵|"
                         "猥亵|淤青|青紫|伤|锁|关|丢|扔|不给",
     "poisoning": "poison|posion|poisen|overdos|bleach|detergent|laundry|washing|dishwasher|tide pod|cleaning|cleaner|"
                  "disinfectant|dettol|chemical|antifreeze|alcohol|vodka|wine|beer|gin|whisk|nicotine|liquid|vape|"
-                 "cigarette|tobacco|weed|cannabis|edible|pill|tablet|medic|meds|paracetamol|calpol|ibuprofen|iron|vitamin|"
+                 "cigarette|tobacco|weed|cannabis|edible|pill|tablet|medic|meds|paracetamol|calpol|ibuprofen|iron|"
+                 "vitamin|"
                  "gummies|melatonin|antidepressant|blood pressure|mushroom|berr|perfume|nail polish|acetone|oil|"
-                 "eucalyptus|sanitiz|sanitis|mouthwash|paint|glue|killer|slug|paraffin|petrol|gasoline|spirit|bottle of|"
+                 "eucalyptus|sanitiz|sanitis|mouthwash|paint|glue|killer|slug|paraffin|petrol|gasoline|spirit|"
+                 "bottle of|"
                  "accident|mistake|double|too much|two doses|prescription|误|中毒|药|消毒|洗洁精|洗衣|凝珠|漂白|清洁剂|洁厕|"
                  "酒|农药|杀虫|老鼠药|干燥剂|香水|指甲油|精油|风油精|花露水|烟|油漆|胶水|汽油|煤油|重复|双倍|两次|喂多|喂错",
     "medicine_dose": "paracet|acetam|acetomin|tylen|calp|ibupro|motrin|advil|nurofen|aspirin|antibiot|amox|augmentin|"
                      "azithro|benadryl|antihistamin|piriton|cetirizin|zyrtec|claritin|loratad|melatonin|gripe|infacol|"
-                     "simethic|gaviscon|omepraz|ranitid|lactulose|movicol|dioralyte|pedialyte|rehydration|steroid|prednis|"
-                     "dexameth|hydrocort|salbut|ventolin|syrup|medic|meds|fever reduc|killer|painkill|relief|suppositor|panadol|"
+                     "simethic|gaviscon|omepraz|ranitid|lactulose|movicol|dioralyte|pedialyte|rehydration|steroid|"
+                     "prednis|"
+                     "dexameth|hydrocort|salbut|ventolin|syrup|medic|meds|fever reduc|killer|painkill|relief|"
+                     "suppositor|panadol|"
                      "tempra|feverall|dose|dosing|dosage|how much|how many|mg|ml|max|剂量|用量|药|泰诺林|美林|布洛芬|"
                      "对乙酰氨基酚|扑热息痛|益生菌|妈咪爱|开塞露|乳果糖|西替利嗪|氯雷他定|仙特明|激素|布地奈德|蒙脱石散|思密达|头孢|"
                      "阿莫西林|阿奇霉素|抗生素|糖浆",
-    "out_of_scope_topic": "homework|math|algebra|calculus|essay|cod|python|javascript|typescript|java|sql|c\\+\\+|program|"
+    "out_of_scope_topic": "homework|math|algebra|calculus|essay|cod|python|javascript|typescript|java|sql|c\\+\\+|"
+                          "program|"
                           "write|joke|weather|forecast|stock|crypto|bitcoin|ethereum|lottery|lotto|football|soccer|nba|"
                           "premier|world cup|movie|film|netflix|capital of|translate|who won|president|election|tax|"
+                          "dinner|date|"
                           "mortgage|insurance|my dog|my cat|puppy|kitten|hamster|parrot|recipe|horoscope|zodiac|作业|数学|"
                           "代码|编程|程序|股票|基金|炒股|比特币|理财|彩票|笑话|天气|翻译|写|作文|电影|足球|篮球|新闻|房价|买房|"
                           "贷款|星座|狗|猫|宠物",
     "medicine_choice": "medicine|medication|meds|drug|antibiotic|painkiller|pain relief|syrup|give|recommend|suggest|"
                        "prescribe|药",
-}
+})
 
-_DRUGS = (r"paracetamol|paracetemol|paracetamal|acetaminophen|acetaminophin|acetominophen|tylenol|tylenal|calpol|calpal|"
+_DRUGS = (r"paracetamol|paracetemol|paracetamal|acetaminophen|acetaminophin|acetominophen|tylenol|tylenal|calpol|"
+          r"calpal|"
           r"ibuprofen|ibuprofin|ibuprophen|ibuprophin|motrin|advil|nurofen|aspirin|antibiotics?|amoxicillin|amoxil|"
           r"augmentin|azithromycin|benadryl|antihistamines?|piriton|cetirizine|zyrtec|claritin|loratadine|melatonin|"
           r"gripe water|infacol|simethicone|gaviscon|omeprazole|ranitidine|lactulose|movicol|dioralyte|pedialyte|"
@@ -847,7 +950,8 @@ _DRUGS_ZH = (r"泰诺林|美林|布洛芬|对乙酰氨基酚|扑热息痛|退烧
 # conditions a parent asks us to confirm that only a specialist can diagnose; common illnesses ("is it eczema", "是不是
 # 手足口病") go to the knowledge base, whose entries say what to look for and when to see a doctor
 _CONDITIONS = (r"autism|autistic|asd|adhd|cerebral palsy|down'?s? syndrome|developmental delay|global delay|dyslexia|"
-               r"epilepsy|epileptic|kawasaki(?: disease)?|leuka?emia|cancer|diabetes|diabetic|a heart (?:problem|defect|"
+               r"epilepsy|epileptic|kawasaki(?: disease)?|leuka?emia|cancer|diabetes|diabetic|a heart (?:problem|"
+               r"defect|"
                r"condition)|deaf|hearing loss|hip dysplasia|ddh|ocd|sensory processing disorder|spd|apraxia|"
                r"tumou?r|tuberculosis|cystic fibrosis|muscular dystrophy|sma|tourette'?s?|a brain tumou?r|"
                r"an? (?:genetic|rare) (?:disorder|condition|syndrome)")
@@ -857,7 +961,8 @@ _CONDITIONS_ZH = (r"自闭症|孤独症|多动症|脑瘫|发育迟缓|唐氏(?:�
 # ---------------------------------------------------------------------------------------------------------------
 # Context: clauses, negation, hypotheticals, informational questions
 
-_CLAUSE_BREAK = re.compile(r"(?<!\d)[.,]|[.,](?!\d)|[;:!?。\n…()]|\s-\s|\b(?:but|however|although|though|whereas|except)\b|"
+_CLAUSE_BREAK = re.compile(r"(?<!\d)[.,]|[.,](?!\d)|[;:!?。\n…()]|\s-\s|\b(?:but|however|although|though|whereas|"
+                           r"except)\b|"
                            r"但是|但|可是|不过|然而|只是", re.ASCII)
 _SENTENCE_BREAK = re.compile(r"(?<!\d)\.|\.(?!\d)|[!?。\n…;]", re.ASCII)
 _EN_NEGATION = re.compile(
@@ -865,11 +970,13 @@ _EN_NEGATION = re.compile(
     r"doesn'?t|doesnt|didn'?t|didnt|don'?t|dont|won'?t|wont|can'?t|cant|cannot|couldn'?t|nor|neither|denies|"
     r"denied|free of|ruled out|none|no more|no longer|nothing like)((?:[ -]+[a-z'/]+){0,3})[ -]*$", re.ASCII)
 # words between a negation and the sign that mean it does not negate the sign ("not sure if", "can't stop")
-_NEGATION_BREAKERS = {"sure", "know", "knows", "think", "certain", "remember", "stop", "stopped", "stopping",
+_NEGATION_BREAKERS = frozenset({"sure", "know", "knows", "think", "certain", "remember", "stop", "stopped", "stopping",
                       "only", "just", "long", "after", "before", "reason", "warning", "apparent", "idea", "tell",
                       "doubt", "matter", "until", "till", "wait", "able", "move", "get", "longer", "understand",
-                      "explain", "why", "how", "what", "see", "find", "notice", "noticed", "i", "i'm", "im", "she", "he", "we",
-                      "they", "you", "it", "she's", "he's", "it's", "baby", "if", "when", "because"}
+                      "explain", "why", "how", "what", "see", "find", "notice", "noticed",
+                      # a new subject starts a new statement: "I can't cope I want to disappear"
+                      "i", "i'm", "im", "she", "he", "we", "they", "you", "it", "she's", "he's", "it's", "baby", "if",
+                      "when", "because"})
 _ZH_NOT_NEGATING = re.compile(
     r"不停|不断|不住|不知道|不知|不确定|不清楚|不懂|不了|不行|不好说|不舒服|不安|不适|不得了|不少|不一定|不够|不止|不出来|不能确定|"
     r"不久|不小心|不慎|不注意|不一会儿?|不到|不然|不管|不但|不时|不自觉|不由自主|不明|不对劲|不太对|不正常|不一样|不同|不好|"
@@ -881,7 +988,8 @@ _ZH_NEGATION = re.compile(r"(?:没有|没|无|未|不|别)[^,.;:!?。_]{0,4}$")
 _LOCAL_EXEMPT_BEFORE = re.compile(
     r"(?:\b(?:prevent\w*|avoid\w*|reduce (?:the )?risks?|risks? of|hazards?|dangers? of|protect\w* (?:\w+ )?(?:from|"
     r"against)|childproof\w*|baby-?proof\w*|difference between|vs\.?|versus|lower (?:the )?risk|stop (?:\w+ ){0,2}from|"
-    r"keep (?:\w+ ){0,2}from|stop (?:[a-z0-9']+ ){0,3}(?:having|getting)|(?:can|could|does|do|will|would|might) (?:\w+ ){0,4}(?:cause|lead to|trigger|result in)|"
+    r"keep (?:\w+ ){0,2}from|stop (?:[a-z0-9']+ ){0,3}(?:having|getting)|(?:can|could|does|do|will|would|"
+    r"might) (?:\w+ ){0,4}(?:cause|lead to|trigger|result in)|"
     r"safe (?:from|against)|precautions?|watch (?:out )?for|look out for|look for)\b(?:[ -]+[a-z'/]+){0,6}[ -]*$)|"
     r"\b(?:can|could|will|would|might|do|does) (?:a |an |the )?(?:baby|babies|toddlers?|child|children|kids?|infants?|"
     r"newborns?) *$|"
@@ -891,7 +999,8 @@ _LOCAL_EXEMPT_AFTER = re.compile(
     r"proof\w*|-proof\w*)\b|^[^,.;!?。]{0,3}(?:的风险|风险|危险吗|的危险|怎么预防|如何预防|预防|的食物|急救课|培训|课)|"
     r"^[^,.;!?。]{0,4}(?:会不会(?!是)|会(?:引起|导致|影响|留下|烧坏)|有什么(?:危害|影响|后遗症))", re.ASCII)
 _RISK_QUESTION_START = re.compile(r"^(?:can|could|do|does|will|would|are|is|how (?:much|deep|long|many))\b", re.ASCII)
-_CAUSE_AFTER = re.compile(r"^[ -]*(?:[a-z']+ ){0,3}(?:cause|causes|lead to|leads to|result in|damage|drown in|affect)\b", re.ASCII)
+_CAUSE_AFTER = re.compile(r"^[ -]*(?:[a-z']+ ){0,3}(?:cause|causes|lead to|leads to|result in|damage|drown in|"
+                          r"affect)\b", re.ASCII)
 _MODAL_QUESTION = re.compile(r"会$")
 _QUESTION_AFTER = re.compile(r"^[^,.;!?。]{0,2}(?:吗|么|嘛)")
 
@@ -923,13 +1032,16 @@ _PERSONAL = re.compile(
     re.ASCII)
 _NORMAL_QUESTION = re.compile(r"\b(?:normal|usual|common|typical|ok|okay|expected|fine)\b|正常吗|正常么|是正常|正常的吗|常见吗|"
                               r"要紧吗|没事吧|正常", re.ASCII)
-_SLEEP_NOISES = re.compile(r"\b(?:when|while|in (?:his|her|their)) (?:sleeping|asleep|sleep)\b|\bnoises?\b|睡觉|睡着", re.ASCII)
-_INTENSIFIER = re.compile(r"\b(?:very|really|so|super|extremely|abnormally|unusually|incredibly|alarmingly|too|crazy)\b|"
-                          r"很|特别|非常|超级|太|极", re.ASCII)
-_POO_CONTEXT = re.compile(r"\b(?:poo\w*|poop\w*|bowel|strain\w*|push\w*|constipat\w*|wind|gas|gassy|fart\w*|dyschezia)\b|"
+_SLEEP_NOISES = re.compile(r"\b(?:sleep\w*|asleep|naps?|napping|noises?)\b|睡", re.ASCII)
+_INTENSIFIER = re.compile(r"\b(?:very|really|so|super|extremely|abnormally|unusually|incredibly|alarmingly|too|crazy) "
+                          r"(?:fast|quick\w*|rapid\w*|hard|heav\w*|short|shallow|laboured|labored)\b|(?:很|特别|非常|超级|太|极)"
+                          r"(?:快|急|费力|吃力|困难)", re.ASCII)
+_POO_CONTEXT = re.compile(r"\b(?:poo\w*|poop\w*|bowel|strain\w*|push\w*|constipat\w*|wind|gas|gassy|fart\w*|"
+                          r"dyschezia)\b|"
                           r"拉屎|便便|大便|使劲|用力|排气|放屁", re.ASCII)
 _FEVER_INFO = re.compile(
-    r"\bwhat (?:temp|temperature)\b|\bwhat counts as\b|\bis (?:it|that|this|\d+(?:\.\d+)?) (?:considered )?(?:a )?fever|"
+    r"\bwhat (?:temp|temperature)\b|\bwhat counts as\b|\bis (?:it|that|this|"
+    r"\d+(?:\.\d+)?) (?:considered )?(?:a )?fever|"
     r"\bconsidered (?:a )?(?:fever|high)|\bhow (?:do|to|can|should) (?:i |you |we )?(?:take|check|measure|read)\b|"
     r"\b(?:cause|causes|causing|give|gives) (?:a |an )?(?:fever|temp|temperature)|\bwill (?:she|he|they|baby|it|"
     r"my \w+) (?:get|have|run|develop)\b|\bafter (?:the |her |his |their )?(?:vaccin\w*|jabs?|shots?|immuni\w*) "
@@ -958,10 +1070,12 @@ _GAG_CONTEXT = re.compile(r"\bgag\w*|\bblw\b|baby[- ]led|weaning|purees?|lumps|f
 _CHOKE_DISTRESS = re.compile(r"\b(?:blue|can'?t (?:breathe|breath|cough|cry)|not breathing|silent|struggling|stuck|"
                              r"turning|unconscious|floppy|back blows|right now|help)\b|发紫|不能呼吸|没有呼吸|卡住", re.ASCII)
 _FIRST_PERSON_BEFORE = re.compile(r"\b(?:i|i'?ve|i'?d|we|me)(?: [a-z']+)?[ ]*$|我(?:自己)?[^,.;!?。]{0,3}$", re.ASCII)
-_DRY_NAPPY_ROUTINE = re.compile(r"\b(?:potty|toilet|training|overnight|at night|in the morning|after (?:a |her |his )?nap|"
+_DRY_NAPPY_ROUTINE = re.compile(r"\b(?:potty|toilet|training|overnight|at night|in the morning|after (?:a |her |"
+                                r"his )?nap|"
                                 r"nights?)\b|戒尿不湿|如厕|夜里|晚上|早上醒来", re.ASCII)
 _BREATH_HOLDING = re.compile(r"\bhold\w* (?:his |her |their )?breath|\bbreath[- ]?holding|憋气|屏气", re.ASCII)
-_TANTRUM = re.compile(r"\b(?:tantrums?|angry|upset|cross|frustrated|meltdowns?|crying|cries|told (?:him|her) no)\b|哭闹|发脾气|"
+_TANTRUM = re.compile(r"\b(?:tantrums?|angry|upset|cross|frustrated|meltdowns?|crying|cries|told (?:him|her) no)\b|哭闹|"
+                      r"发脾气|"
                       r"生气|哭", re.ASCII)
 _PALE = re.compile(r"pale|苍白|白")
 _NOT_JUST_PALE = re.compile(r"blu|grey|gray|purpl|mottl|ashen|dusky|cold|clammy|floppy|limp|紫|青|灰|凉|冰")
@@ -969,6 +1083,21 @@ _CHRONIC = re.compile(r"\b(?:all the time|always|for (?:weeks|months)|lately|rec
                       r"tired all)\b|总是|一直都|经常|最近|老是", re.ASCII)
 _NIGHT_TERROR = re.compile(r"\b(?:night terrors?|nightmares?|asleep|sleep\w*|in the night|middle of the night|wakes? "
                            r"(?:up )?screaming)\b|睡着|夜里|半夜|夜惊|噩梦|睡觉", re.ASCII)
+_MEDICINE = re.compile(r"\b(?:pills?|tablets?|medicine|medication|meds|paracetamol|calpol|ibuprofen|iron|vitamins|"
+                       r"gummies|"
+                       r"melatonin|antidepressants?|blood pressure|prescription)\b|药", re.ASCII)
+_CHEMICAL = re.compile(r"bleach|detergent|laundry|washing|dishwasher|tide|clean|disinfect|dettol|chemical|antifreeze|"
+                       r"alcohol|"
+                       r"vodka|wine|beer|gin\b|whisk|nicotine|liquid|vape|cigarette|tobacco|weed|cannabis|mushroom|"
+                       r"berr|"
+                       r"perfume|polish|acetone|oil|sanitis|sanitiz|mouthwash|paint|glue|poison|pellets|paraffin|"
+                       r"petrol|"
+                       r"gasoline|spirit|消毒|洗|漂白|清洁|洁厕|酒|农药|杀虫|老鼠药|干燥剂|香水|指甲油|精油|风油精|花露水|烟|油漆|胶水|汽油|煤油",
+                       re.ASCII)
+_OWN_MEDICINE = re.compile(r"\b(?:i|we|gave|give|given|giving|then|after|before)\b|\b(?:his|her|their) (?:own |usual |"
+                           r"prescribed |daily )?(?:medicine|medication|meds|antibiotics?|calpol|paracetamol|ibuprofen|"
+                           r"vitamins|iron|dose|syrup)\b", re.ASCII)
+_PARENT_WISH = re.compile(r"\bi (?:just |really |only )?(?:want|wish|wanna|would like|'d like)\b", re.ASCII)
 _CHILD_SUBJECT_BEFORE = re.compile(r"\b(?:he|she|baby|son|daughter|toddler|lo|kid|child)\b|宝宝|孩子|娃|他|她",
                                    re.ASCII)
 _GENTLE = re.compile(r"\b(?:gentl\w*|softly|lightly|rock\w*|bounc\w*|jiggl\w*|to wake)\b|轻轻", re.ASCII)
@@ -979,14 +1108,16 @@ _SERIOUS_FALL_EVENT = re.compile(r"hit by|car (?:accident|crash)|车祸|被车|�
 # Temperatures, ages, durations, breathing rates
 
 _TEMP_NUMBER = re.compile(r"(?<!\d)(?<!\d[.,])(\d{2,3}(?:[.,]\d{1,2})?)(?!\d)", re.ASCII)
-_TEMP_UNIT = re.compile(r"^\s*(?:[°º˚]\s*)?(c|f|celsius|centigrade|fahrenheit|degrees?|deg|度|摄氏度)(?![a-z])(\d)?", re.ASCII)
+_TEMP_UNIT = re.compile(r"^\s*(?:[°º˚]\s*)?(c|f|celsius|centigrade|fahrenheit|degrees?|deg|度|"
+                        r"摄氏度)(?![a-z])(\d)?", re.ASCII)
 _TEMP_NOT_UNIT = re.compile(
     r"^\s*(?:\+|-?\s*\d|/|cm|mm|kg|kgs|g\b|lb|lbs|pounds|oz|ounces|ml|mls|weeks?|wks?|w\b|days?|d\b|months?|mos?|mths?|"
     r"years?|yrs?|yo\b|%|斤|公斤|克|毫升|周|天|个|岁|次|分|小时|hours?|hrs?|h\b|min|minutes|secs?|seconds|bpm|breaths|"
     r"times|x\b|th\b|st\b|nd\b|rd\b|am\b|pm\b|点(?![0-9零一二三四五六七八九])|号|日|元|块|米)", re.ASCII)
 _TEMP_CONTEXT_BEFORE = re.compile(
     r"(?:\b(?:temp\w*|tempr\w*|fev\w*|feaver|thermometer|reading|read|reads|measured|measures|ran|running|spiked?|"
-    r"spiking|up to|high of|hit|reached|got to|went up to|at|of|is|was|around|about|she'?s|he'?s|it'?s|now)\b|体温|发烧|发热|高烧|低烧|烧|测|量|"
+    r"spiking|up to|high of|hit|reached|got to|went up to|at|of|is|was|around|about|she'?s|he'?s|it'?s|now)\b|体温|发烧|发热|"
+    r"高烧|低烧|烧|测|量|"
     r"耳温|腋温|肛温|额温|口温|热度|体温计|到|在)[^.!?。]{0,14}$", re.ASCII)
 _TEMP_STRONG_BEFORE = re.compile(
     r"(?:\b(?:temp\w*|tempr\w*|fev\w*|feaver|thermometer|reading)\b|体温|发烧|发热|高烧|低烧|烧|测|量|耳温|腋温|肛温|额温|口温|"
@@ -999,7 +1130,8 @@ _NON_BODY_CONTEXT = re.compile(
 _CN_TEMP = re.compile(r"([二三四][十][零一二三四五六七八九]?)(?:点([零一二三四五六七八九]))?度(?:([零一二三四五六七八九])(?![十个天周月岁]))?")
 
 _DURATION = re.compile(
-    r"\b(" + _EN_NUM + r"|several|a few|few|couple of)\+? ?(?:straight |whole |full |consecutive |long )?(days?|weeks?|wks?)\b"
+    r"\b(" + _EN_NUM + r"|several|a few|few|couple of)\+? ?(?:straight |whole |full |consecutive |long )?(days?|weeks?|"
+                       r"wks?)\b"
     r"(?![\s-]*(?:olds?|jabs?|vaccin\w*|check\w*|appointment|shots?|immuni\w*|injections?|regression|growth spurt|"
     r"leap|visit|review|ago)\b)"
     r"|\b(?:day|days) (\d+)\b|\b(first|second|third|fourth|fifth|sixth|seventh|\d+(?:st|nd|rd|th)) day\b|"
@@ -1022,11 +1154,13 @@ _AGE_UNIT_MONTHS = {"d": 1 / DAYS_PER_MONTH, "w": 7 / DAYS_PER_MONTH, "m": 1.0, 
 _EN_AGE_UNIT = r"(days?|d|weeks?|wks?|wk|w|wo|months?|mos?|mths?|mnths?|m|years?|yrs?|yr|y|yo|y/o)"
 _EN_AGE_LONG_UNIT = r"(days?|weeks?|months?|years?|wks?|mos?|mths?|yrs?)"
 _EN_AGE_NUM = r"(" + _EN_NUM + r"|\d+ and a half|one and a half)"
-_EN_AGE_NOT_DURATION = r"(?!\s*(?:ago|later|early|premature|prem|before|after|of|in|since|from|into|now that|late|past))"
+_EN_AGE_NOT_DURATION = (r"(?!\s*(?:ago|later|early|premature|prem|before|after|of|in|since|from|into|now that|late|"
+                        r"past))")
 _CHILD_NOUN_AFTER = r"(?:baby|son|daughter|boy|girl|infant|toddler|lo|twins|newborn|bub|kid|child)\b"
 _EN_AGES = (
     re.compile(r"(?<![\w.])" + _EN_AGE_NUM + r"[\s-]*" + _EN_AGE_UNIT + r"[\s-]*olds?\b", re.ASCII),
-    re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s*(yo|y/o|y\.o\.|mo|mos|mth|mths|wk|wks|wo)\b" + _EN_AGE_NOT_DURATION, re.ASCII),
+    re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s*(yo|y/o|y\.o\.|mo|mos|mth|mths|wk|wks|wo)\b" + _EN_AGE_NOT_DURATION,
+               re.ASCII),
     re.compile(r"\b(?:my|our)\s+" + _EN_AGE_NUM + r"[\s-]*" + _EN_AGE_UNIT + r"\b" + _EN_AGE_NOT_DURATION, re.ASCII),
     re.compile(r"\b(?:baby|son|daughter|boy|girl|lo|infant|toddler|child|kid|dd|ds|she|he|twins|bub)\s*(?:is|'s|turned|"
                r"just turned|has just turned|aged|age|who is|now)?\s*(?:now|just|only|almost|nearly|about|exactly|"
@@ -1035,13 +1169,15 @@ _EN_AGES = (
     re.compile(r"(?<![\w.])" + _EN_AGE_NUM + r"[\s-]*" + _EN_AGE_LONG_UNIT + r"[\s-]*" + _CHILD_NOUN_AFTER, re.ASCII),
 )
 _AGE_EN_GENERIC_BEFORE = re.compile(r"\b(?:under|below|over|above|before|after|until|till|from|since|by|within|every|"
-                                    r"than|younger|older|up to|past|last|first|next|all|most|at least)\s*(?:a |an |the )?$",
+                                    r"than|younger|older|up to|past|last|first|next|all|most|at least)\s*(?:a |an |"
+                                    r"the )?$",
                                     re.ASCII)
 _AGE_EN_HINT = re.compile(r"\b(?:days?|d|weeks?|wks?|wk|w|wo|months?|mos?|mths?|mnths?|m|years?|yrs?|yr|y|yo)\b|"
                           r"\d(?:d|w|wk|wks|wo|m|mo|mos|mth|mths|y|yo|yr|yrs)\b|y/o|y\.o\.", re.ASCII)
 _AGE_ZH_HINT = re.compile(r"岁|月|天|周|星期|百天")
 _NEWBORN = re.compile(r"\bnew[- ]?born\b|\bneonat\w*|新生儿|刚出生|刚生下|刚生的", re.ASCII)
-_ZH_SUBJ = (r"(?:(?:my )?(?:baby|bb|lo|son|daughter) ?|宝宝|宝贝|孩子|男宝宝|女宝宝|男宝|女宝|宝|娃|儿子|女儿|闺女|男孩|女孩|婴儿|小孩|新生儿|男婴|女婴|年龄|月龄|日龄|我家|"
+_ZH_SUBJ = (r"(?:(?:my )?(?:baby|bb|lo|son|daughter) ?|宝宝|宝贝|孩子|男宝宝|女宝宝|男宝|女宝|宝|娃|儿子|女儿|闺女|男孩|女孩|婴儿|小孩|新生儿|男婴|女婴|年龄|月龄|"
+            r"日龄|我家|"
             r"外孙女?|孙子|孙女|男|女)[, ]?(?:现在|今天|已经|已|刚|才|快|满|刚满|才满|快满|出生|今年|目前|大概|大约|约|出生第|生下来)?")
 _ZH_NOT_AGE_AFTER = r"(?!前|以前|之前|后|以后|之后|以上|以下|以内|内|时|的时候|左右了|以来|来|多了|里|中|期间|开始|大小)"
 _ZH_BAD_YEARS_AFTER = r"(?!以下|以内|以上|之前|以前|前|后|以后|之后|时|的时候|内|起|开始)"
@@ -1051,14 +1187,17 @@ _ZH_AGES = (
     ("zhou", re.compile(r"([一二两三1-3])周岁?([一二三四五六七八九十]|1[01]|[1-9])(?![天岁个次周小时号日年前后回遍顿下点\d])")),
     ("months", re.compile(r"(?:" + _ZH_SUBJ + r"|^)(" + _CN_NUM + r")个(半|多)?月(?:(?:零|又)?(" + _CN_NUM + r")(天|周))?" +
                           _ZH_NOT_AGE_AFTER)),
-    ("months", re.compile(r"(?:^|(?<=[, ]))(" + _CN_NUM + r")个(半)?月(?:(?:零|又)?(" + _CN_NUM + r")(天|周))?(?=\s*(?:$|[,.!?。]|"
+    ("months", re.compile(r"(?:^|(?<=[, ]))(" + _CN_NUM + r")个(半)?月(?:(?:零|又)?(" + _CN_NUM + r")(天|周))?(?=\s*(?:$|"
+                                                                                             r"[,.!?。]|"
                           r"大(?![便人概约量家声哭口笑部多小])|的|宝宝|婴儿))")),
-    ("months", re.compile(r"(" + _CN_NUM + r")个(半)?月(?:(?:零|又)?(" + _CN_NUM + r")(天|周))?(?=大(?![便人概约量家声哭口笑部多小])|的(?:宝宝|孩子|男孩|女孩|"
+    ("months", re.compile(r"(" + _CN_NUM + r")个(半)?月(?:(?:零|又)?(" + _CN_NUM + r")(天|周))?(?=大(?![便人概约量家声哭口笑部多小])|的(?:宝宝|"
+                                                                              r"孩子|男孩|女孩|"
                           r"婴儿|宝|娃|男宝|女宝|小孩)|宝宝|婴儿|男宝|女宝|男婴|女婴|孩子|宝|娃|小孩)")),
     ("days", re.compile(r"(?:" + _ZH_SUBJ + r"|出生|生下来|出生第)(" + _CN_NUM + r")(天|周(?![一二三四五六七八九十\d岁])|个?星期)" +
                         _ZH_NOT_AGE_AFTER)),
     ("days", re.compile(r"(" + _CN_NUM + r")(天|周|个?星期)(?=大(?![便人概约量家声哭口笑部多小])|的(?:宝宝|孩子|男孩|女孩|婴儿|宝|娃|男宝|女宝|新生儿|小孩)|"
                         r"宝宝|婴儿|男宝|女宝|男婴|女婴|新生儿)")),
+    ("days", re.compile(r"(?:^|(?<=[, ]))(?:才|刚|刚刚|只有|才刚|刚满|才满)(" + _CN_NUM + r")(天|周|个?星期)(?=[,.!?。 ]|$)")),
     ("moon", re.compile(r"(?:刚|才)满月|满月(?:了|的宝宝|宝宝)")),
     ("hundred", re.compile(r"(?:刚|才)(?:过)?百天|百天(?:了|的宝宝|宝宝)")),
 )
@@ -1153,15 +1292,19 @@ def _accept(sign: str, m: re.Match[str], t: str, ctx: _Context) -> bool:
         if _PALE.search(m.group()) and not _NOT_JUST_PALE.search(m.group()) and _CHRONIC.search(t):
             return False                     # pale "all the time" is a question for the GP (anaemia), not 999
         return "baby blues" not in t[max(0, m.start() - 6):m.end() + 6]
+    if sign == "unresponsive" and _PARENT_WISH.search(before):
+        return False                         # "I just want to go to sleep and not wake up" is about the parent
     if sign == "unresponsive" and re.search(r"recogni|认", m.group()) and _NIGHT_TERROR.search(t):
         return False                         # not recognising the parent during a night terror
-    if sign == "burn" and re.match(r"\s*out\b", t[m.end():]) or sign == "burn" and re.search(r"burn\w* out", m.group()):
+    if sign == "burn" and (re.match(r"\s*out\b", t[m.end():]) or re.search(r"burn\w* out", m.group())):
         return False                         # "burnt out" is the parent's exhaustion
     if sign == "choking":
         return not (_GAG_CONTEXT.search(t) and not _CHOKE_DISTRESS.search(t))
     if sign == "poisoning":
         if "food poison" in t[max(0, m.start() - 6):m.end()]:
             return False
+        if _MEDICINE.search(m.group()) and not _CHEMICAL.search(m.group()) and _OWN_MEDICINE.search(m.group()):
+            return False                     # "she ate a little and I gave her calpol", "had his medicine"
         drinking = re.match(r"(?:drank|drunk|drink|drinking|had|took|ate|eaten|eat|eating|喝|吃)", m.group())
         if drinking and BREASTFEEDING_OR_POSTNATAL.search(t) and not _CHILD_SUBJECT_BEFORE.search(before):
             return False                     # the parent's own drink or medicine while breastfeeding
@@ -1191,11 +1334,13 @@ _TOKEN = re.compile(r"[a-z]+")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 
 # internal signs only worth matching when another one was found first
-_NEEDS = {"_injury_symptom": "_fall"}
+_NEEDS = MappingProxyType({"_injury_symptom": "_fall"})
 
-_STRONG_OUT_OF_SCOPE = {"homework", "作业", "python", "javascript", "sql", "coding", "programming", "bitcoin", "crypto",
-                        "cryptocurrency", "stocks", "stock tips", "stock market", "股票", "比特币", "炒股", "编程", "写代码",
-                        "代码", "数学题", "math problem", "maths problem", "algebra", "calculus", "lottery", "彩票"}
+_STRONG_OUT_OF_SCOPE = frozenset({
+    "homework", "作业", "python", "javascript", "sql", "coding", "programming", "bitcoin", "crypto",
+    "cryptocurrency", "stocks", "stock tips", "stock market", "股票", "比特币", "炒股", "编程", "写代码", "代码",
+    "数学题", "math problem", "maths problem", "algebra", "calculus", "lottery", "彩票"
+})
 
 
 def _derive(found: dict[str, list[_Hit]], t: str, ctx: _Context, age: float | None,
@@ -1354,7 +1499,7 @@ class _Context:
         if _LOCAL_EXEMPT_BEFORE.search(before) or _LOCAL_EXEMPT_AFTER.search(after):
             return True
         if _RISK_QUESTION_START.match(self.t) and _CAUSE_AFTER.match(self.t[end:self.sentence_end(end)]):
-            return True                      # "can febrile convulsions cause brain damage", "how much water can ... drown in"
+            return True                      # "can febrile convulsions cause brain damage"
         return bool(_MODAL_QUESTION.search(before) and _QUESTION_AFTER.search(after))
 
     def hypothetical(self, start: int, end: int) -> bool:
@@ -1400,7 +1545,8 @@ def parse_temperatures(t: str) -> list[tuple[float, int]]:
         elif unit in ("c", "celsius", "centigrade", "度", "摄氏度"):
             scale = "C"
         else:
-            context = unit is not None or strong or (_TEMP_CONTEXT_BEFORE.search(before) and (has_fever_word or "." in raw))
+            near = bool(_TEMP_CONTEXT_BEFORE.search(before)) and (has_fever_word or "." in raw)
+            context = unit is not None or strong or near
             # a one-decimal reading between 35.0 and 42.9 with no other unit is a body temperature ("she's 38.4")
             if not context and not ("." in raw and (has_fever_word or 35.0 <= value < 43.0)):
                 continue
@@ -1552,3 +1698,43 @@ def _duration_days(m: re.Match[str]) -> float | None:
         return en_number(re.sub(r"(?<=\d)(st|nd|rd|th)$", "", g[3]))
     value = cn_number(g[4])
     return None if value is None else value * (1 if g[5] == "天" else 7)
+
+
+def _main(argv: list[str]) -> int:
+    """`python -m knowledge.triage "message" [age_months]` prints the result as JSON;
+    `python -m knowledge.triage --bench [file.jsonl]` prints per-message timings (median, p95, max) as JSON."""
+    import json
+    import statistics
+    import sys
+    import time
+    from dataclasses import asdict
+    from pathlib import Path
+
+    triage = Triage()
+    if argv[:1] != ["--bench"]:
+        if not argv:
+            print(_main.__doc__, file=sys.stderr)
+            return 2
+        age = float(argv[1]) if len(argv) > 1 else None
+        print(json.dumps(asdict(triage.check(argv[0], age)), ensure_ascii=False))
+        return 0
+    path = Path(argv[1]) if len(argv) > 1 else Path(__file__).resolve().parents[1] / "content/eval/triage.jsonl"
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    timings = []
+    for row in rows:
+        best = float("inf")
+        for _ in range(5):                 # best of 5: the machine is shared, the minimum is the honest figure
+            start = time.perf_counter()
+            triage.check(row["text"], row.get("age_months"))
+            best = min(best, time.perf_counter() - start)
+        timings.append(best * 1000)
+    timings.sort()
+    print(json.dumps({"messages": len(timings), "median_ms": round(statistics.median(timings), 3),
+                      "p95_ms": round(timings[int(0.95 * (len(timings) - 1))], 3), "max_ms": round(timings[-1], 3)}))
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    raise SystemExit(_main(sys.argv[1:]))

@@ -28,7 +28,7 @@ def check(triage: Triage, text: str, age: float | None = None) -> TriageResult:
     return triage.check(text, age)
 
 
-# --- parsing ---------------------------------------------------------------------------------------------------
+# --- parsing -------------------------------------------------------------------------------------------------------
 
 TEMPERATURES = [
     ("temp 38.5", 38.5),
@@ -116,7 +116,7 @@ def test_the_age_in_the_message_wins_over_the_registered_age(triage):
     assert check(triage, "she has a fever", 20).age_months == 20
 
 
-# --- fever thresholds by age ----------------------------------------------------------------------------------
+# --- fever thresholds by age ---------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("text, age, sign", [
     ("my 6 week old has a temp of 38.2", None, "fever_under_3_months"),
@@ -240,7 +240,7 @@ def test_every_sign_in_the_table_has_a_case_in_the_eval_set():
     assert not set(SIGN_KINDS) - labelled
 
 
-# --- negation and hypotheticals -------------------------------------------------------------------------------------
+# --- negation and hypotheticals ------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("text, age", [
     ("no fever", 1),
@@ -289,7 +289,7 @@ def test_something_happening_now_is_not_hypothetical(triage, text):
     assert result.kind == "emergency" and not result.hypothetical
 
 
-# --- crisis, safeguarding, order ---------------------------------------------------------------------------------
+# --- crisis, safeguarding, order -----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("text, sign", [
     ("I can't cope I want to disappear", "caregiver_self_harm"),
@@ -345,7 +345,7 @@ def test_the_most_serious_kind_wins(triage):
     assert result.kind == "urgent" and result.signs == ("fever_under_3_months", "medicine_dose")
 
 
-# --- refusals and scope ------------------------------------------------------------------------------------------
+# --- refusals and scope --------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("text, sign", [
     ("how much paracetamol can I give", "medicine_dose"),
@@ -454,7 +454,7 @@ def test_near_misses_stay_quiet_even_for_a_registered_young_baby(triage, text):
     assert check(triage, text, 1.5).kind == "none"
 
 
-# --- the labelled eval set -------------------------------------------------------------------------------------------
+# --- the labelled eval set -----------------------------------------------------------------------------------------
 
 def _eval_rows() -> list[dict]:
     return [json.loads(line) for line in EVAL.read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -509,7 +509,7 @@ def test_the_keyword_prefilter_never_changes_a_result():
     assert [fast.check(t, a) for t, a in texts] == [full.check(t, a) for t, a in texts]
 
 
-# --- independence ------------------------------------------------------------------------------------------------------
+# --- independence --------------------------------------------------------------------------------------------------
 
 def test_triage_works_with_no_other_project_module_and_no_heavy_library():
     code = (
@@ -541,7 +541,7 @@ def test_empty_and_odd_input_is_none(triage):
         assert triage.check(text).kind == "none"
 
 
-# --- regions and reply templates ------------------------------------------------------------------------------------
+# --- regions and reply templates -----------------------------------------------------------------------------------
 
 TEMPLATE_KEYS = ("emergency", "police", "crisis_line", "crisis_line_name", "child_protection", "child_protection_name",
                  "poison_advice", "poison_advice_name", "urgent_advice")

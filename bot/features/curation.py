@@ -204,7 +204,7 @@ class Curation:
             return [turn.reply(turn.t("cur.error.not_published", entry=entry_id[:80]))]
         turn.set_pending(FLOW_RETIRE, entry_id=entry.id)
         return [turn.reply(turn.t("cur.retire_confirm", id=entry.id, title=entry.text(turn.lang).title),
-                           [Button(turn.t("cur.retire_yes"), "cur:retire"), Button(turn.t("no"), "cur:cancel")])]
+                           [Button(turn.t("cur.retire_yes"), "cur:retire"), Button(turn.t("cur.cancel"), "cur:cancel")])]
 
     def _on_retire(self, turn: Turn, parts: list[str]) -> list[Reply]:
         pending = turn.pending or {}

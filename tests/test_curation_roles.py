@@ -1,0 +1,156 @@
+"""Curator and reviewer roles go by numeric Telegram id: every curator command, button and typed step is refused
+to anyone else, including a user who took a curator's old username. Driven through the real PTB Application."""
+
+import asyncio
+from dataclasses import replace
+from datetime import date
+
+import pytest
+from telegram import Update
+
+from bot.messages import Incoming
+from bot.telegram_app import build_application
+from knowledge.curation import Announcements, Workflow
+from knowledge.users import UserStore
+from telegram_fake import RecordingRequest, callback_update, message_update
+from tipshelpers import subscribed_child
+from test_curation_workflow import flying_entry
+
+CURATOR, REVIEWER = 501, 601
+OLD_USERNAME = "nurse_li"   # the curator's username until they changed it; someone else has it now
+STRANGER = {"id": 900, "username": "just_a_parent"}
+IMPOSTOR = {"id": 901, "username": OLD_USERNAME}
+COMMANDS = ["review", "propose", "propose sleep-naps-by-age", "stale", "retire sleep-naps-by-age", "gaps", "stats",
+            "announce"]
+BUTTONS = ["cur:topic:health", "cur:next", "cur:useq", "cur:edit:en_body", "cur:sum", "cur:submit", "cur:cancel",
+           "cur:retire", "cur:gap:a:1", "cur:gap:d:1", "cur:att:0", "cur:pub:1", "cur:rej:1", "cur:annr:all",
+           "cur:annb:all", "cur:anns:1", "cur:annx:1", "cur:no-such-action"]
+REVIEWER_ONLY_BUTTONS = [b for b in BUTTONS if b.split(":")[1] in ("pub", "rej", "annr", "annb", "anns", "annx")]
+
+
+@pytest.fixture
+def staffed(runtime):
+    """Roles by id; a proposal, an announcement with a recipient and a gap question exist, so a wrongly allowed
+    action would change something."""
+    runtime.engine.settings = replace(runtime.engine.settings, curator_ids=frozenset({CURATOR}),
+                                      reviewer_ids=frozenset({REVIEWER}))
+    Workflow(runtime.db, runtime.clock).propose(flying_entry(), f"tg:{CURATOR}")
+    Announcements(runtime.db, runtime.clock).create({"en": "Clinics are closed on Monday.", "zh": "周一社区诊所休息一天。"},
+                                                    None, None, f"tg:{REVIEWER}")
+    subscribed_child(runtime.db, "tg:700", date(2026, 6, 1), runtime.clock(), chat_id=700)
+    runtime.answerer.answer("how do I get a passport for my baby", "en")
+    return runtime
+
+
+def snapshot(db):
+    """Everything a curation action could change."""
+    return {
+        "proposals": db.execute("select id, state from proposals order by id").fetchall(),
+        "entries": db.execute("select id, status, content_hash from entries order by id").fetchall(),
+        "deliveries": db.execute("select count(*) from deliveries").fetchone()[0],
+        "announcements": db.execute("select id, state, queued from announcements").fetchall(),
+        "gap_actions": db.execute("select count(*) from gap_actions").fetchone()[0],
+    }
+
+
+def with_username(update, username):
+    part = update.get("message") or update["callback_query"]
+    part["from"]["username"] = username
+    return update
+
+
+async def drive(runtime, user, payload):
+    """Send one update through the real Application; returns the texts sent and any handler error."""
+    request = RecordingRequest()
+    app = build_application(runtime, request=request, rate_limiter=False)
+    errors = []
+
+    async def record(update, context):
+        errors.append(context.error)
+
+    app.add_error_handler(record)
+    async with app:
+        await app.process_update(Update.de_json(with_username(payload, user["username"]), app.bot))
+    assert errors == []
+    return request.texts()
+
+
+def command_update(user, text):
+    return message_update(1, user["id"], f"/{text}")
+
+
+def refusals(db):
+    return db.execute("select actor, action, target from audit_log where action = 'refused'").fetchall()
+
+
+@pytest.mark.parametrize("user", [STRANGER, IMPOSTOR], ids=["stranger", "same-username-different-id"])
+@pytest.mark.parametrize("text", COMMANDS)
+def test_a_curator_command_from_anyone_else_is_refused_and_audited(staffed, user, text):
+    before = snapshot(staffed.db)
+    sent = asyncio.run(drive(staffed, user, command_update(user, text)))
+    assert len(sent) == 1 and "only for Sprout's curators" in sent[0]
+    assert snapshot(staffed.db) == before
+    internal_id = UserStore(staffed.db).find(f"tg:{user['id']}").id
+    assert refusals(staffed.db) == [(f"user:{internal_id}", "refused", f"/{text.split()[0]}")]
+
+
+@pytest.mark.parametrize("user", [STRANGER, IMPOSTOR], ids=["stranger", "same-username-different-id"])
+@pytest.mark.parametrize("data", BUTTONS)
+def test_a_curation_button_from_anyone_else_is_refused_and_audited(staffed, user, data):
+    before = snapshot(staffed.db)
+    sent = asyncio.run(drive(staffed, user, callback_update(1, user["id"], data)))
+    assert len(sent) == 1 and "only for Sprout's curators" in sent[0]
+    assert snapshot(staffed.db) == before
+    assert [target for _, _, target in refusals(staffed.db)] == [f"button:cur:{data.split(':')[1]}"]
+
+
+@pytest.mark.parametrize("data", REVIEWER_ONLY_BUTTONS)
+def test_a_curator_cannot_press_a_reviewer_button(staffed, data):
+    before = snapshot(staffed.db)
+    curator = {"id": CURATOR, "username": "nurse_li_2026"}
+    sent = asyncio.run(drive(staffed, curator, callback_update(1, CURATOR, data)))
+    assert "only reviewers" in sent[0]
+    assert snapshot(staffed.db) == before
+
+
+def test_announce_is_for_reviewers_only(staffed):
+    curator = {"id": CURATOR, "username": "nurse_li_2026"}
+    sent = asyncio.run(drive(staffed, curator, command_update(curator, "announce")))
+    assert "only reviewers" in sent[0]
+
+
+@pytest.mark.parametrize("text", [c for c in COMMANDS if c != "announce"])
+def test_the_curator_is_recognised_by_id_after_changing_username(staffed, text):
+    curator = {"id": CURATOR, "username": "nurse_li_2026"}
+    sent = asyncio.run(drive(staffed, curator, command_update(curator, text)))
+    assert sent and not any("only for Sprout's curators" in s for s in sent)
+    assert refusals(staffed.db) == []
+
+
+@pytest.mark.parametrize("flow", ["cur_propose", "cur_attach", "cur_announce"])
+def test_a_typed_step_from_anyone_else_is_refused_even_with_a_curation_flow_pending(staffed, flow):
+    user, _ = UserStore(staffed.db).get_or_create(f"tg:{IMPOSTOR['id']}", IMPOSTOR["id"], "en", "CN")
+    staffed.engine.set_pending(user.id, {"flow": flow, "step": "en_title", "mode": "new", "entry_id": None,
+                                         "data": {}, "lang": "en", "ids": [1], "examples": ["x"], "suggest": []})
+    before = snapshot(staffed.db)
+    sent = asyncio.run(drive(staffed, IMPOSTOR, message_update(1, IMPOSTOR["id"], "Flying with a baby")))
+    assert "only for Sprout's curators" in sent[0]
+    assert snapshot(staffed.db) == before and staffed.engine.pending(user.id) is None
+
+
+def test_the_local_chat_has_no_telegram_id_so_it_gets_no_curator_role(staffed):
+    replies = staffed.engine.handle(Incoming("local:admin", command="review", text="/review"))
+    assert "only for Sprout's curators" in replies[0].text
+
+
+def test_the_lists_above_cover_every_curator_command_and_button(staffed):
+    from bot.features.curation import Curation
+
+    assert {c.split()[0] for c in COMMANDS} == set(staffed.engine.curator_commands())
+    assert {b.split(":")[1] for b in BUTTONS} - {"no-such-action"} == set(Curation(staffed).buttons)
+
+
+def test_curator_commands_are_hidden_from_help(staffed):
+    help_text = staffed.engine.handle(Incoming("local:parent", command="help"))[0].text
+    assert all(f"/{name} " not in help_text for name in staffed.engine.curator_commands())
+
