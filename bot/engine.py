@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections import deque
-from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any, Callable, Protocol
 
 import sqlite_utils
 
 from knowledge.bundle import KnowledgeBase
+from knowledge.clock import Clock, utc_now
 from knowledge.db import utcnow_iso
 from knowledge.settings import Settings
 from knowledge.users import User, UserStore
@@ -22,11 +22,6 @@ from .messages import Button, Incoming, Reply, keyboard
 from .render import Renderer
 
 log = logging.getLogger(__name__)
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 @dataclass

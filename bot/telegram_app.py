@@ -14,8 +14,7 @@ from telegram import (BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, In
                       ReplyKeyboardMarkup, ReplyKeyboardRemove, Update)
 from telegram.constants import ChatType, MessageEntityType, ParseMode
 from telegram.error import Forbidden
-from telegram.ext import (AIORateLimiter, Application, ApplicationBuilder, CallbackQueryHandler, CommandHandler,
-                          ContextTypes, MessageHandler, filters)
+from telegram.ext import (AIORateLimiter, Application, ApplicationBuilder, CallbackQueryHandler, ContextTypes, MessageHandler, filters)
 from telegram.request import BaseRequest
 
 from .messages import Incoming, Reply

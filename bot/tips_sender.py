@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Awaitable, Callable, Protocol
 
+from knowledge.clock import Clock
 from knowledge.deliveries import Delivery, Ledger
 
 from .messages import Reply
@@ -43,7 +44,6 @@ class Transport(Protocol):
 
 
 Composer = Callable[[Delivery], Reply | None]
-Clock = Callable[[], datetime]
 
 
 @dataclass

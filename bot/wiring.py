@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Callable
 
 import sqlite_utils
@@ -14,12 +13,14 @@ from knowledge.db import open_database
 from knowledge.settings import Settings
 from knowledge.triage import Triage
 from retrieval.answer import Answerer
-from retrieval.embedding import Embedder, SentenceTransformerEmbedder
+from retrieval.embedding import Embedder, SentenceTransformerEmbedder, model_key
 from retrieval.index import IndexBuilder, LiveIndex
 from retrieval.keyword import Segmenter
 from retrieval.search import Retriever
 
-from .engine import Clock, Engine, utc_now
+from knowledge.clock import Clock, utc_now
+
+from .engine import Engine
 from .render import Renderer
 
 
@@ -73,7 +74,7 @@ def build_runtime(settings: Settings, clock: Clock = utc_now,
     live = LiveIndex(settings.index_dir, db, segmenter)
     retriever = Retriever(live, db, model, segmenter)
     answerer = Answerer(triage, retriever, db, clock)
-    builder = IndexBuilder(db, settings.index_dir, settings.model, model, segmenter)
+    builder = IndexBuilder(db, settings.index_dir, model_key(settings.model), model, segmenter)
     engine = Engine(settings, db, kb, renderer, clock)
     runtime = Runtime(settings, db, kb, renderer, triage, segmenter, model, live, retriever, answerer, builder,
                       engine, clock)

@@ -20,7 +20,7 @@ from .schedule import iso
 LOW_CONFIDENCE = 1.15
 # Cosine similarity for English; for Chinese with the English model the vectors carry little meaning, so
 # similarity leans on shared jieba terms and needs a lower bar (chosen on hand-made paraphrase sets).
-THRESHOLDS = {"en": 0.6, "zh": 0.25}
+THRESHOLDS = {"en": 0.6, "zh": 0.3}
 DENSE_WEIGHT = {"en": 1.0, "zh": 0.0}
 MAX_QUESTIONS = 2000  # the most recent distinct questions per language; enough to see patterns, cheap to compare
 RECHECK_LIMIT = 10    # questions re-run per cluster to see whether it is answered now
@@ -152,7 +152,11 @@ def _similarity(texts: list[str], lang: str, embedder: Embedder, segmenter: Segm
         vectors = embedder.encode(texts)
         sim += dense * (vectors @ vectors.T)
     if dense < 1:
-        terms = [topic_terms(segmenter, t) for t in texts]
+        all_terms = [topic_terms(segmenter, t) for t in texts]
+        # Only terms two or more questions share can make them similar; dropping the rest keeps one-off words
+        # and the segmenter's boundary-crossing character pairs ("泳吗") from diluting the overlap.
+        shared = Counter(term for terms in all_terms for term in terms)
+        terms = [frozenset(t for t in ts if shared[t] > 1) for ts in all_terms]
         jaccard = np.zeros_like(sim)
         weight = idf or (lambda term: 1.0)
         for i, a in enumerate(terms):

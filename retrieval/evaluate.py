@@ -44,8 +44,10 @@ def evaluate_retrieval(answerer: Answerer, items: list[dict[str, Any]], mode: st
         expected = item.get("expected_ids") or []
         answerable = item.get("expected") != "no_answer"
         rank = next((i for i, entry_id in enumerate(ranked) if entry_id in expected), None) if answerable else None
-        rows.append({"id": item.get("id"), "lang": lang, "answerable": answerable, "rank": rank,
-                     "abstained": result.kind != "answer", "kind": result.kind,
+        # A red flag sent to emergency or same-day advice is the safe answer, not an abstention.
+        escalated = result.kind in ("emergency", "urgent", "crisis", "safeguarding")
+        rows.append({"id": item.get("id"), "lang": lang, "answerable": answerable and not escalated, "rank": rank,
+                     "escalated": escalated, "has_expected": answerable, "abstained": result.kind != "answer", "kind": result.kind,
                      "answered_id": result.entry_id, "correct_answer": result.entry_id in expected})
     report = {"mode": mode, "overall": _retrieval_metrics(rows)}
     for lang in sorted({r["lang"] for r in rows}):
@@ -58,13 +60,15 @@ def evaluate_retrieval(answerer: Answerer, items: list[dict[str, Any]], mode: st
 
 def _retrieval_metrics(rows: list[dict[str, Any]]) -> dict[str, Any]:
     answerable = [r for r in rows if r["answerable"]]
-    unanswerable = [r for r in rows if not r["answerable"]]
-    abstained = [r for r in rows if r["abstained"]]
-    hit = lambda k: _ratio(sum(1 for r in answerable if r["rank"] is not None and r["rank"] < k), len(answerable))  # noqa: E731
+    unanswerable = [r for r in rows if not r["answerable"] and not r["escalated"]]
+    abstained = [r for r in rows if r["abstained"] and not r["escalated"]]
+    ranked = [r for r in rows if r["answerable"] or (r["escalated"] and r["has_expected"])]
+    hit = lambda k: _ratio(sum(1 for r in ranked if r["rank"] is not None and r["rank"] < k), len(ranked))  # noqa: E731
     return {
         "questions": len(rows), "answerable": len(answerable), "must_abstain": len(unanswerable),
+        "escalated_by_triage": sum(1 for r in rows if r["escalated"]),
         "hit@1": hit(1), "hit@3": hit(3),
-        "mrr": _ratio(sum(1 / (r["rank"] + 1) for r in answerable if r["rank"] is not None), len(answerable)),
+        "mrr": _ratio(sum(1 / (r["rank"] + 1) for r in ranked if r["rank"] is not None), len(ranked)),
         "answered_correctly": _ratio(sum(1 for r in answerable if r["correct_answer"]), len(answerable)),
         "abstention_precision": _ratio(sum(1 for r in abstained if not r["answerable"]), len(abstained)),
         "abstention_recall": _ratio(sum(1 for r in unanswerable if r["abstained"]), len(unanswerable)),
@@ -72,42 +76,46 @@ def _retrieval_metrics(rows: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def calibrate(answerer: Answerer, items: list[dict[str, Any]]) -> dict[str, Any]:
-    """Search the thresholds that keep wrong abstentions at or under 5% while maximising abstention recall."""
+def calibrate(answerer: Answerer, items: list[dict[str, Any]], max_wrong_abstentions: float = 0.05) -> dict[str, Any]:
+    """Search the thresholds that keep wrong abstentions at or under 5% while maximising abstention recall.
+    Messages triage escalates or refuses never reach the thresholds, so they are left out."""
     retriever: Retriever = answerer.retriever
     base = retriever.calibration
     best: dict[str, Any] = {}
     for lang in ("en", "zh"):
-        subset = [i for i in items if (i.get("lang") or detect_language(i["question"])) == lang]
-        if not subset:
-            continue
         outcomes = []
-        for item in subset:
+        for item in items:
+            if (item.get("lang") or detect_language(item["question"])) != lang:
+                continue
             checked = answerer.triage.check(item["question"], item.get("age_months"))
-            triaged = checked.kind in TRIAGE_KINDS
-            o = retriever.search(item["question"], lang, checked.age_months, limit=1)
-            top = o.best
-            outcomes.append((item.get("expected") != "no_answer", triaged, top.dense if top else 0.0,
-                             top.coverage if top else 0.0, len(o.terms)))
+            if checked.kind in TRIAGE_KINDS:
+                continue
+            top = retriever.search(item["question"], lang, checked.age_months, limit=1)
+            outcomes.append((item.get("expected") != "no_answer", top.best.dense if top.best else 0.0,
+                             top.best.coverage if top.best else 0.0, len(top.terms)))
+        answerable = sum(1 for o in outcomes if o[0])
+        unanswerable = len(outcomes) - answerable
+        if not answerable:
+            continue
         candidates = []
-        for dense_min in [x / 100 for x in range(30, 102, 2)]:
-            for coverage_min in [x / 20 for x in range(4, 21)]:
+        dense_grid = [x / 100 for x in range(30, 100, 2)] + [1.01]  # 1.01: the dense score alone never answers
+        for dense_min in dense_grid:
+            for coverage_min in [x / 40 for x in range(4, 41)]:
                 for floor in [x / 20 for x in range(0, 13)]:
-                    wrong, caught = 0, 0
-                    answerable = sum(1 for o in outcomes if o[0])
-                    unanswerable = len(outcomes) - answerable
-                    for ok, triaged, dense, coverage, n_terms in outcomes:
-                        answered = not triaged and (dense >= dense_min or (
-                            n_terms >= base.min_terms and coverage >= coverage_min and dense >= floor))
+                    wrong = caught = 0
+                    for ok, dense, coverage, n_terms in outcomes:
+                        answered = dense >= dense_min or (n_terms >= base.min_terms and coverage >= coverage_min
+                                                          and dense >= floor)
                         wrong += ok and not answered
                         caught += (not ok) and not answered
-                    if answerable and wrong / answerable <= 0.05:
-                        candidates.append((caught / unanswerable if unanswerable else 0, -wrong, dense_min,
+                    if wrong / answerable <= max_wrong_abstentions:
+                        candidates.append((caught / unanswerable if unanswerable else 0.0, -wrong, dense_min,
                                            coverage_min, floor))
         if candidates:
             recall, neg_wrong, dense_min, coverage_min, floor = max(candidates)
             best[lang] = {"dense_min": dense_min, "coverage_min": coverage_min, "coverage_dense_floor": floor,
-                          "abstention_recall": round(recall, 4), "wrong_abstentions": -neg_wrong}
+                          "abstention_recall": round(recall, 4), "wrong_abstentions": -neg_wrong,
+                          "answerable": answerable, "must_abstain": unanswerable}
     return best
 
 

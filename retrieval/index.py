@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+from collections import Counter
 import os
 import shutil
 import threading
@@ -217,6 +219,7 @@ class Snapshot:
     texts: dict[int, tuple[str, str, str]]
     entries: dict[str, Entry]
     terms: dict[tuple[str, str], frozenset[str]]  # (entry id, lang) -> its search terms
+    idf: dict[str, dict[str, float]]               # lang -> term -> inverse document frequency
     model_id: str
     path: str
 
@@ -233,7 +236,19 @@ def load_snapshot(index_dir: Path, db: sqlite_utils.Database, segmenter: keyword
     terms = {(e.id, lang): frozenset(segmenter.terms(" ".join([t.title, *t.questions, t.body])))
              for e in published.values() for lang, t in e.texts.items()}
     texts = {int(k): tuple(v) for k, v in manifest["texts"].items()}
-    return Snapshot(dense, texts, published, terms, manifest["model_id"], str(target))
+    return Snapshot(dense, texts, published, terms, inverse_document_frequency(terms), manifest["model_id"],
+                    str(target))
+
+
+def inverse_document_frequency(terms: dict[tuple[str, str], frozenset[str]]) -> dict[str, dict[str, float]]:
+    counts: dict[str, Counter] = {}
+    for (_, lang), entry_terms in terms.items():
+        counts.setdefault(lang, Counter()).update(entry_terms)
+    idf = {}
+    for lang, counter in counts.items():
+        n = sum(1 for (_, l) in terms if l == lang)
+        idf[lang] = {term: math.log((n + 1) / (df + 0.5)) for term, df in counter.items()}
+    return idf
 
 
 class LiveIndex:

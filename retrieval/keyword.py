@@ -38,6 +38,9 @@ class Segmenter:
             word = match.group(0)
             if _CJK.match(word):
                 terms.extend(t for t in self._jieba.cut_for_search(word) if t.strip() and t not in _STOP_ZH)
+                # Character bigrams as well: parents' wording and the entries' wording are often segmented
+                # differently (添加辅食 / 加辅食), and bigrams still overlap.
+                terms.extend(word[i:i + 2] for i in range(len(word) - 1) if word[i:i + 2] not in _STOP_ZH)
             elif word not in _STOP_EN:
                 terms.append(word)
         return terms

@@ -1,7 +1,6 @@
 """The real PTB Application driven through a recording transport (only HTTP is replaced)."""
 
 import asyncio
-import json
 
 import pytest
 from telegram import Update
