@@ -44,6 +44,21 @@ class LazyModel:
         return self._model is not None
 
 
+@dataclass(frozen=True)
+class Shared:
+    """The read-only parts of a runtime: content, templates, triage rules and the segmenter."""
+
+    kb: KnowledgeBase
+    renderer: Renderer
+    triage: Triage
+    segmenter: Segmenter
+
+    @classmethod
+    def load(cls, settings: Settings, clock: Clock = utc_now) -> "Shared":
+        kb, _ = load_knowledge(settings.content_dir, clock().date())
+        return cls(kb, Renderer(), Triage(), Segmenter())
+
+
 @dataclass
 class Runtime:
     settings: Settings
@@ -64,12 +79,11 @@ class Runtime:
 
 
 def build_runtime(settings: Settings, clock: Clock = utc_now,
-                  embedder_factory: Callable[[], Embedder] | None = None) -> Runtime:
+                  embedder_factory: Callable[[], Embedder] | None = None, shared: "Shared | None" = None) -> Runtime:
+    """Everything wired from the settings; `shared` lets tests reuse the read-only parts between runtimes."""
     db = open_database(settings.db_path)
-    kb, _ = load_knowledge(settings.content_dir, clock().date())
-    renderer = Renderer()
-    triage = Triage()
-    segmenter = Segmenter()
+    shared = shared or Shared.load(settings, clock)
+    kb, renderer, triage, segmenter = shared.kb, shared.renderer, shared.triage, shared.segmenter
     model = LazyModel(embedder_factory or (lambda: SentenceTransformerEmbedder(settings.model)))
     live = LiveIndex(settings.index_dir, db, segmenter)
     retriever = Retriever(live, db, model, segmenter)

@@ -233,10 +233,15 @@ def _proposal_state(db: sqlite_utils.Database, proposal_id: int | None) -> str |
 def record_action(db: sqlite_utils.Database, lang: str, question_ids: Iterable[int], action: str, actor: str,
                   at: datetime, entry_id: str | None = None, proposal_id: int | None = None) -> None:
     """Remember what a curator did about a cluster, by its question ids (the text stays in question_log)."""
+    from .curation import audit
+
+    ids = sorted(question_ids)
     with db.conn:
+        db.execute("begin immediate")
         db.execute("insert into gap_actions (action, lang, question_ids, entry_id, proposal_id, actor, at) "
-                   "values (?, ?, ?, ?, ?, ?, ?)",
-                   [action, lang, json.dumps(sorted(question_ids)), entry_id, proposal_id, actor, iso(at)])
+                   "values (?, ?, ?, ?, ?, ?, ?)", [action, lang, json.dumps(ids), entry_id, proposal_id, actor, iso(at)])
+        audit(db, at, actor, f"gap_{action}", entry_id, None,
+              {"lang": lang, "question_ids": ids, "proposal": proposal_id})
 
 
 def find_gaps(db: sqlite_utils.Database, embedder: Embedder, segmenter: Segmenter, now: datetime, days: int = 90,

@@ -26,13 +26,26 @@ _STOP_ZH = frozenset("""的 了 吗 呢 吧 啊 呀 是 有 在 我 我家 我�
 class Segmenter:
     """Turns text into search terms: lowercase words for English, jieba words for Chinese."""
 
-    def __init__(self) -> None:
+    def __init__(self, memo_size: int = 4096) -> None:
         import jieba
 
         logging.getLogger("jieba").setLevel(logging.WARNING)
         self._jieba = jieba.Tokenizer()
+        # Entry texts are segmented again on every index reload; remembering them keeps reloads cheap.
+        self._memo: dict[str, list[str]] = {}
+        self._memo_size = memo_size
 
     def terms(self, text: str) -> list[str]:
+        cached = self._memo.get(text)
+        if cached is not None:
+            return list(cached)
+        terms = self._segment(text)
+        if len(self._memo) >= self._memo_size:
+            self._memo.clear()
+        self._memo[text] = terms
+        return list(terms)
+
+    def _segment(self, text: str) -> list[str]:
         terms: list[str] = []
         for match in _WORD.finditer(text.lower()):
             word = match.group(0)

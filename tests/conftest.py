@@ -57,20 +57,28 @@ def shared_model():
 
 
 @pytest.fixture(scope="session")
-def built_index(tmp_path_factory, shared_model):
+def shared_parts():
+    """Content, templates, triage and the segmenter: read-only, so loaded once for the whole run."""
+    from bot.wiring import Shared
+
+    return Shared.load(Settings(content_dir=CONTENT_DIR))
+
+
+@pytest.fixture(scope="session")
+def built_index(tmp_path_factory, shared_model, shared_parts):
     """A database and index built from the shipped content with the real model, once per session."""
     from bot.wiring import build_runtime, refresh_index
 
     base = tmp_path_factory.mktemp("built")
     settings = Settings(data_dir=base, db_path=base / "sprout.db", content_dir=CONTENT_DIR)
-    runtime = build_runtime(settings, embedder_factory=lambda: shared_model)
+    runtime = build_runtime(settings, embedder_factory=lambda: shared_model, shared=shared_parts)
     refresh_index(runtime)
     runtime.db.conn.close()
     return base
 
 
 @pytest.fixture
-def runtime(tmp_path, built_index, shared_model, clock):
+def runtime(tmp_path, built_index, shared_model, shared_parts, clock):
     """A full runtime on a private copy of the session's built database and index."""
     from bot.wiring import build_runtime
 
@@ -83,7 +91,7 @@ def runtime(tmp_path, built_index, shared_model, clock):
         else:
             shutil.copy2(item, target)
     settings = Settings(data_dir=tmp_path, db_path=tmp_path / "sprout.db", content_dir=CONTENT_DIR)
-    rt = build_runtime(settings, clock=clock, embedder_factory=lambda: shared_model)
+    rt = build_runtime(settings, clock=clock, embedder_factory=lambda: shared_model, shared=shared_parts)
     yield rt
     rt.db.conn.close()
 

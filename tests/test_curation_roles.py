@@ -2,15 +2,17 @@
 to anyone else, including a user who took a curator's old username. Driven through the real PTB Application."""
 
 import asyncio
-from dataclasses import replace
-from datetime import date
+from datetime import date, datetime, timezone
 
 import pytest
 from telegram import Update
 
 from bot.messages import Incoming
 from bot.telegram_app import build_application
+from bot.wiring import build_runtime
+from conftest import CONTENT_DIR, FixedClock
 from knowledge.curation import Announcements, Workflow
+from knowledge.settings import Settings
 from knowledge.users import UserStore
 from telegram_fake import RecordingRequest, callback_update, message_update
 from tipshelpers import subscribed_child
@@ -28,18 +30,30 @@ BUTTONS = ["cur:topic:health", "cur:next", "cur:useq", "cur:edit:en_body", "cur:
 REVIEWER_ONLY_BUTTONS = [b for b in BUTTONS if b.split(":")[1] in ("pub", "rej", "annr", "annb", "anns", "annx")]
 
 
-@pytest.fixture
-def staffed(runtime):
-    """Roles by id; a proposal, an announcement with a recipient and a gap question exist, so a wrongly allowed
-    action would change something."""
-    runtime.engine.settings = replace(runtime.engine.settings, curator_ids=frozenset({CURATOR}),
-                                      reviewer_ids=frozenset({REVIEWER}))
+@pytest.fixture(scope="module")
+def staffed(tmp_path_factory, shared_model):
+    """One runtime for the module (roles need no search index): roles by id, and a proposal, an announcement with
+    a recipient and a gap question, so a wrongly allowed action would change something."""
+    base = tmp_path_factory.mktemp("roles")
+    settings = Settings(data_dir=base, db_path=base / "sprout.db", content_dir=CONTENT_DIR,
+                        curator_ids=frozenset({CURATOR}), reviewer_ids=frozenset({REVIEWER}))
+    runtime = build_runtime(settings, clock=FixedClock(datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)),
+                            embedder_factory=lambda: shared_model)
     Workflow(runtime.db, runtime.clock).propose(flying_entry(), f"tg:{CURATOR}")
     Announcements(runtime.db, runtime.clock).create({"en": "Clinics are closed on Monday.", "zh": "周一社区诊所休息一天。"},
                                                     None, None, f"tg:{REVIEWER}")
     subscribed_child(runtime.db, "tg:700", date(2026, 6, 1), runtime.clock(), chat_id=700)
-    runtime.answerer.answer("how do I get a passport for my baby", "en")
-    return runtime
+    runtime.db.execute("insert into question_log (asked_at, lang, question, kind, score) values "
+                       "('2026-11-19T09:00:00Z', 'en', 'how do I get a passport for my baby', 'no_answer', 0.4)")
+    yield runtime
+    runtime.db.conn.close()
+
+
+@pytest.fixture(autouse=True)
+def fresh_audit(staffed):
+    """Each test starts with an empty audit log and no half-finished inputs."""
+    staffed.db.execute("delete from audit_log")
+    staffed.db.execute("delete from conversations")
 
 
 def snapshot(db):
@@ -69,6 +83,7 @@ async def drive(runtime, user, payload):
         errors.append(context.error)
 
     app.add_error_handler(record)
+    runtime.clock.advance(seconds=5)  # the per-user throttle counts messages per minute of this clock
     async with app:
         await app.process_update(Update.de_json(with_username(payload, user["username"]), app.bot))
     assert errors == []

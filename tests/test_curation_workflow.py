@@ -112,6 +112,15 @@ def test_a_rejected_new_entry_goes_back_to_draft(workflow):
     assert workflow.in_review() == []
 
 
+def test_an_entry_file_synced_as_in_review_is_adopted_for_review_and_publishable(workflow):
+    workflow.store.sync_from_files([flying_entry(author="health-visitor-team", path="content/guidance/health/x.md")])
+    (proposal,) = workflow.in_review()
+    assert (proposal.origin, proposal.kind, proposal.author) == ("file", "new", "health-visitor-team")
+    assert workflow.in_review() == [proposal]  # adopted once
+    entry = workflow.publish(proposal.id, f"tg:{REVIEWER}", date(2026, 11, 20))
+    assert workflow.store.get(entry.id).status == "published"
+
+
 def test_an_edit_waits_in_review_while_the_published_version_stays_live(workflow):
     first = workflow.propose(flying_entry(), f"tg:{CURATOR}")
     workflow.publish(first.id, f"tg:{REVIEWER}", date(2026, 11, 20))

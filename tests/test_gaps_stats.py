@@ -193,6 +193,8 @@ def test_attaching_a_cluster_then_publishing_answers_its_questions(staffed):
     after = text_of(act(staffed, CURATOR, command="gaps", text="/gaps"))
     assert "Attached to sleep-early-morning-waking (published)" in after
     assert "Answered now: 3 of 3 (by sleep-early-morning-waking)" in after
+    audited = staffed.db.execute("select actor, action, target from audit_log where action like 'gap_%'").fetchall()
+    assert audited == [(f"tg:{CURATOR}", "gap_attach", "sleep-early-morning-waking")]
 
 
 def test_a_draft_from_a_cluster_offers_its_questions_and_is_remembered(staffed):

@@ -220,3 +220,41 @@ def test_every_command_is_registered_with_set_my_commands_in_both_languages(runt
     assert languages == {None, "zh"}
     for call in calls:
         assert {c["command"] for c in call["commands"]} == set(runtime.engine.public_commands())
+
+
+def test_an_error_in_a_handler_is_logged_without_the_message_and_the_user_is_told(runtime, caplog):
+    def broken(incoming):
+        raise RuntimeError("boom")
+
+    runtime.engine.handle = broken
+    bot = Bot(runtime)
+
+    async def script():
+        async with bot.app:
+            await bot.text(11, "my secret question about Mia born 2026-01-02")
+
+    asyncio.run(script())
+    assert len(bot.errors) == 1
+    assert "went wrong" in bot.request.texts()[-1]
+    assert "secret question" not in caplog.text and "2026-01-02" not in caplog.text
+
+
+def test_the_job_queue_sends_due_tips_through_the_application(runtime):
+    async def script(bot):
+        await onboard(bot, 12)
+        await bot.text(12, "/child")
+        await bot.press(12, "child:add")
+        await bot.text(12, "Kai")
+        await bot.text(12, "2026-09-01")
+        await bot.press(12, "child:premature:0")
+        child_id = runtime.db.execute("select id from children").fetchone()[0]
+        await bot.press(12, f"tips:hour:{child_id}:0:9")
+        job = next(j for j in bot.app.job_queue.jobs() if j.name == "sprout-tips")
+        before = len(bot.request.sent())
+        await job.run(bot.app)
+        tips = [m["text"] for m in bot.request.sent()[before:]]
+        assert any("This week's tip" in text for text in tips)
+        await job.run(bot.app)  # a second pass sends nothing new
+        assert len(bot.request.sent()) == before + len(tips)
+
+    asyncio.run(run(runtime, script))

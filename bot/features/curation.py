@@ -116,7 +116,7 @@ class Curation:
         if check is not None:
             return [turn.reply(turn.render("curation_problems", problems=self._issues(turn, check.problems),
                                            flags=self._issues(turn, check.flags)))]
-        return [turn.reply(turn.t(f"cur.error.{error.code}", **{k: v for k, v in error.detail.items()}))]
+        return [turn.reply(turn.t(f"cur.error.{error.code}", **error.detail))]
 
     @staticmethod
     def _issues(turn: Turn, issues: tuple[Issue, ...] | list[Issue]) -> list[str]:
@@ -259,8 +259,9 @@ class Curation:
                                back + cancel)]
         prefill = (state.get("prefill") or {}).get(lang) or []
         text = turn.render("curation_ask_questions", language=language, low=QUESTIONS[0], high=QUESTIONS[1],
-                           prefill=prefill, current=data.get(step) or [])
-        use = [Button(turn.t("cur.use_questions"), "cur:useq")] if prefill else []
+                           prefill=prefill, usable=len(prefill) >= QUESTIONS[0], current=data.get(step) or [])
+        # Too few to stand alone: they are shown, for the curator to type with more of their own.
+        use = [Button(turn.t("cur.use_questions"), "cur:useq")] if len(prefill) >= QUESTIONS[0] else []
         return [turn.reply(text, use, back + cancel)]
 
     def _advance(self, turn: Turn, state: dict[str, Any]) -> list[Reply]:
@@ -333,7 +334,7 @@ class Curation:
         state = self._flow_state(turn)
         step = (state or {}).get("step") or ""
         prefill = ((state or {}).get("prefill") or {}).get(step.split("_")[0]) if step.endswith("_questions") else None
-        if not prefill:
+        if not prefill or len(prefill) < QUESTIONS[0]:
             return [turn.reply(turn.t("error.stale_button"))]
         state["data"][step] = prefill[:QUESTIONS[1]]
         return self._advance(turn, state)
