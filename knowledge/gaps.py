@@ -139,9 +139,20 @@ def idf_by_language(term_sets: dict[tuple[str, str], frozenset[str]]) -> dict[st
     return {lang: idf_weights(terms for (_, l), terms in term_sets.items() if l == lang) for lang in langs}
 
 
-def weighted_jaccard(a: frozenset[str], b: frozenset[str], weight: Callable[[str], float]) -> float:
-    union = sum(weight(t) for t in a | b)
-    return sum(weight(t) for t in a & b) / union if union else 0.0
+def _weighted_jaccard_matrix(terms: list[frozenset[str]], weight: Callable[[str], float]) -> np.ndarray:
+    """All pairs at once through an inverted index: only pairs that share a term are ever touched."""
+    weights = {t: weight(t) for ts in terms for t in ts}
+    totals = np.array([sum(weights[t] for t in ts) for ts in terms], dtype=np.float32)
+    shared = np.zeros((len(terms), len(terms)), dtype=np.float32)
+    postings: dict[str, list[int]] = {}
+    for index, ts in enumerate(terms):
+        for term in ts:
+            postings.setdefault(term, []).append(index)
+    for term, indices in postings.items():
+        rows = np.array(indices)
+        shared[np.ix_(rows, rows)] += weights[term]
+    union = totals[:, None] + totals[None, :] - shared
+    return np.divide(shared, union, out=np.zeros_like(shared), where=union > 0)
 
 
 def _similarity(texts: list[str], lang: str, embedder: Embedder, segmenter: Segmenter,
@@ -157,12 +168,7 @@ def _similarity(texts: list[str], lang: str, embedder: Embedder, segmenter: Segm
         # and the segmenter's boundary-crossing character pairs ("泳吗") from diluting the overlap.
         shared = Counter(term for terms in all_terms for term in terms)
         terms = [frozenset(t for t in ts if shared[t] > 1) for ts in all_terms]
-        jaccard = np.zeros_like(sim)
-        weight = idf or (lambda term: 1.0)
-        for i, a in enumerate(terms):
-            for j in range(i, len(terms)):
-                jaccard[i, j] = jaccard[j, i] = weighted_jaccard(a, terms[j], weight)
-        sim += (1 - dense) * jaccard
+        sim += (1 - dense) * _weighted_jaccard_matrix(terms, idf or (lambda term: 1.0))
     return sim
 
 
@@ -185,16 +191,18 @@ def cluster_questions(questions: Iterable[GapQuestion], embedder: Embedder, segm
                           (idf or {}).get(lang))
         members: list[list[int]] = []
         threshold = thresholds.get(lang, THRESHOLDS["en"])
+        # Row c holds the summed similarity of cluster c's members to every question: average links in one step.
+        sums = np.zeros_like(sim)
         for index in range(len(ordered)):
-            best, best_score = None, threshold
-            for number, group in enumerate(members):
-                score = float(sim[index, group].mean())
-                if score >= best_score:
-                    best, best_score = number, score
-            if best is None:
-                members.append([index])
-            else:
-                members[best].append(index)
+            if members:
+                scores = sums[:len(members), index] / np.array([len(m) for m in members], dtype=np.float32)
+                best = int(np.argmax(scores))
+                if scores[best] >= threshold:
+                    members[best].append(index)
+                    sums[best] += sim[index]
+                    continue
+            sums[len(members)] = sim[index]
+            members.append([index])
         for group in members:
             items = [q for i in group for q in ordered[i]]
             clusters.append(Cluster(min(q.id for q in items), lang, sorted(items, key=lambda q: q.id)))

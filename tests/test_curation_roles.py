@@ -31,14 +31,14 @@ REVIEWER_ONLY_BUTTONS = [b for b in BUTTONS if b.split(":")[1] in ("pub", "rej",
 
 
 @pytest.fixture(scope="module")
-def staffed(tmp_path_factory, shared_model):
+def staffed(tmp_path_factory, shared_model, shared_parts):
     """One runtime for the module (roles need no search index): roles by id, and a proposal, an announcement with
     a recipient and a gap question, so a wrongly allowed action would change something."""
     base = tmp_path_factory.mktemp("roles")
     settings = Settings(data_dir=base, db_path=base / "sprout.db", content_dir=CONTENT_DIR,
                         curator_ids=frozenset({CURATOR}), reviewer_ids=frozenset({REVIEWER}))
     runtime = build_runtime(settings, clock=FixedClock(datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)),
-                            embedder_factory=lambda: shared_model)
+                            embedder_factory=lambda: shared_model, shared=shared_parts)
     Workflow(runtime.db, runtime.clock).propose(flying_entry(), f"tg:{CURATOR}")
     Announcements(runtime.db, runtime.clock).create({"en": "Clinics are closed on Monday.", "zh": "周一社区诊所休息一天。"},
                                                     None, None, f"tg:{REVIEWER}")

@@ -258,3 +258,20 @@ def test_the_job_queue_sends_due_tips_through_the_application(runtime):
         assert len(bot.request.sent()) == before + len(tips)
 
     asyncio.run(run(runtime, script))
+
+
+def test_removing_a_child_asks_for_confirmation_then_removes(runtime):
+    async def script(bot):
+        await onboard(bot, 13)
+        await bot.text(13, "/child")
+        await bot.press(13, "child:add")
+        await bot.press(13, "child:noname")
+        await bot.text(13, "2026-06-01")
+        await bot.press(13, "child:premature:0")
+        child_id = runtime.db.execute("select id from children").fetchone()[0]
+        calls = await bot.press(13, f"child:remove:{child_id}")
+        assert "Yes" in [b["text"] for name, p in calls for row in p["reply_markup"]["inline_keyboard"] for b in row]
+        await bot.press(13, f"child:confirm_remove:{child_id}")
+
+    asyncio.run(run(runtime, script))
+    assert runtime.db.execute("select count(*) from children").fetchone()[0] == 0
