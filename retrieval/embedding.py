@@ -93,6 +93,7 @@ class EmbeddingCache:
                     self.db.execute("insert or replace into embedding_cache (model_id, text_hash, vector) values (?, ?, ?)",
                                     [self.embedder.model_id, h, vector.astype(np.float32).tobytes()])
                     known[h] = vector
-        dim = self.embedder.dimension
-        matrix = np.vstack([known[h] for h in hashes]).astype(np.float32) if hashes else np.zeros((0, dim), np.float32)
-        return matrix, len(missing)
+        if not hashes:
+            return np.zeros((0, self.embedder.dimension), np.float32), 0
+        # The dimension comes from the cached vectors: asking the embedder would load the model for nothing.
+        return np.vstack([known[h] for h in hashes]).astype(np.float32), len(missing)

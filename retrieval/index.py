@@ -220,6 +220,7 @@ class Snapshot:
     entries: dict[str, Entry]
     terms: dict[tuple[str, str], frozenset[str]]  # (entry id, lang) -> its search terms
     idf: dict[str, dict[str, float]]               # lang -> term -> inverse document frequency
+    unseen_idf: dict[str, float]                   # lang -> the weight of a term no entry contains
     model_id: str
     path: str
 
@@ -236,8 +237,9 @@ def load_snapshot(index_dir: Path, db: sqlite_utils.Database, segmenter: keyword
     terms = {(e.id, lang): frozenset(segmenter.terms(" ".join([t.title, *t.questions, t.body])))
              for e in published.values() for lang, t in e.texts.items()}
     texts = {int(k): tuple(v) for k, v in manifest["texts"].items()}
-    return Snapshot(dense, texts, published, terms, inverse_document_frequency(terms), manifest["model_id"],
-                    str(target))
+    idf = inverse_document_frequency(terms)
+    unseen = {lang: max(values.values(), default=0.0) + 1.0 for lang, values in idf.items()}
+    return Snapshot(dense, texts, published, terms, idf, unseen, manifest["model_id"], str(target))
 
 
 def inverse_document_frequency(terms: dict[tuple[str, str], frozenset[str]]) -> dict[str, dict[str, float]]:

@@ -80,11 +80,14 @@ class Retriever:
         terms = tuple(dict.fromkeys(self.segmenter.terms(question)))
         if snap is None or not snap.entries:
             return SearchOutcome(lang, (), False, 0.0, terms)
-        dense_best = self._dense(snap, question, lang) if mode in ("hybrid", "dense") else {}
+        cal = self.calibration
+        # Skip the model when its score can neither rank nor decide (Chinese with the English default model).
+        dense_used = mode == "dense" or (mode == "hybrid" and (cal.dense_weight.get(lang, 1.0) > 0
+                                                               or cal.dense_min.get(lang, 0.0) <= 1.0))
+        dense_best = self._dense(snap, question, lang) if dense_used else {}
         keyword_ranked = keyword.search(self.db, list(terms), lang) if mode in ("hybrid", "keyword") else []
         keyword_ranked = [(e, s) for e, s in keyword_ranked if e in snap.entries]
 
-        cal = self.calibration
         fused: dict[str, float] = {}
         dense_weight = cal.dense_weight.get(lang, 1.0) if mode == "hybrid" else 1.0
         keyword_weight = cal.keyword_weight.get(lang, 1.0) if mode == "hybrid" else 1.0
@@ -101,7 +104,8 @@ class Retriever:
             covers = entry.covers_age(age_months) if age_months is not None else None
             if covers is False:
                 score *= cal.age_mismatch_factor
-            coverage = weighted_coverage(terms, snap.terms.get((entry_id, lang), frozenset()), snap.idf.get(lang, {}))
+            coverage = weighted_coverage(terms, snap.terms.get((entry_id, lang), frozenset()), snap.idf.get(lang, {}),
+                                         snap.unseen_idf.get(lang, 1.0))
             candidates.append(Candidate(entry, score, dense_best.get(entry_id, 0.0), keyword_rank.get(entry_id),
                                         coverage, covers))
         candidates.sort(key=lambda c: -c.fused)
@@ -131,12 +135,12 @@ class Retriever:
         return dense_ok or keyword_ok, round(float(confidence), 4)
 
 
-def weighted_coverage(terms: tuple[str, ...], entry_terms: frozenset[str], idf: dict[str, float]) -> float:
+def weighted_coverage(terms: tuple[str, ...], entry_terms: frozenset[str], idf: dict[str, float],
+                      unseen: float) -> float:
     """How much of the question the entry covers, rare words counting more. A word no entry contains gets the
-    highest weight, so a question about something the knowledge base never mentions scores low."""
+    highest weight (`unseen`), so a question about something the knowledge base never mentions scores low."""
     if not terms:
         return 0.0
-    unseen = max(idf.values(), default=1.0) + 1.0
     weights = [idf.get(t, unseen) for t in terms]
     return sum(w for t, w in zip(terms, weights) if t in entry_terms) / sum(weights)
 
