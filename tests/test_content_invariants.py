@@ -81,7 +81,8 @@ def test_regions_table_matches_the_settings(kb):
 
 
 def test_demo_services_are_300_plus_and_all_labelled_demo():
-    rows = list(csv.DictReader((CONTENT_DIR / "services" / "demo_shanghai.csv").open(encoding="utf-8")))
+    with (CONTENT_DIR / "services" / "demo_shanghai.csv").open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
     assert len(rows) >= 300
     names = [value for row in rows for key, value in row.items() if key.startswith("name")]
     assert all("Demo" in n or "演示" in n for n in names if n)
