@@ -69,6 +69,20 @@ async def onboard(bot, user, lang="en", consent=True):
     await bot.press(user, "consent:yes" if consent else "consent:no")
 
 
+async def add_child(bot, user, birth, name=None):
+    """Onboard, then add a full-term child through /child; returns the new child's id."""
+    await onboard(bot, user)
+    await bot.text(user, "/child")
+    await bot.press(user, "child:add")
+    if name:
+        await bot.text(user, name)
+    else:
+        await bot.press(user, "child:noname")
+    await bot.text(user, birth)
+    await bot.press(user, "child:premature:0")
+    return bot.runtime.db.execute("select max(id) from children").fetchone()[0]
+
+
 def test_start_asks_language_then_region_then_consent(runtime):
     async def script(bot):
         calls = await bot.text(1, "/start")
@@ -156,14 +170,8 @@ def test_adding_a_child_with_corrected_age(runtime):
 
 def test_mydata_sends_a_json_file_and_delete_removes_every_row(runtime):
     async def script(bot):
-        await onboard(bot, 7)
-        await bot.text(7, "/child")
-        await bot.press(7, "child:add")
-        await bot.text(7, "Leo")
-        await bot.text(7, "2026-05-10")
-        await bot.press(7, "child:premature:0")
+        child_id = await add_child(bot, 7, "2026-05-10", "Leo")
         await bot.text(7, "/tips")
-        child_id = runtime.db.execute("select id from children").fetchone()[0]
         await bot.press(7, f"tips:hour:{child_id}:0:9")
         await bot.text(7, "how much should my baby sleep")
         calls = await bot.text(7, "/mydata")
@@ -241,13 +249,7 @@ def test_an_error_in_a_handler_is_logged_without_the_message_and_the_user_is_tol
 
 def test_the_job_queue_sends_due_tips_through_the_application(runtime):
     async def script(bot):
-        await onboard(bot, 12)
-        await bot.text(12, "/child")
-        await bot.press(12, "child:add")
-        await bot.text(12, "Kai")
-        await bot.text(12, "2026-09-01")
-        await bot.press(12, "child:premature:0")
-        child_id = runtime.db.execute("select id from children").fetchone()[0]
+        child_id = await add_child(bot, 12, "2026-09-01", "Kai")
         await bot.press(12, f"tips:hour:{child_id}:0:9")
         job = next(j for j in bot.app.job_queue.jobs() if j.name == "sprout-tips")
         before = len(bot.request.sent())
@@ -262,13 +264,7 @@ def test_the_job_queue_sends_due_tips_through_the_application(runtime):
 
 def test_removing_a_child_asks_for_confirmation_then_removes(runtime):
     async def script(bot):
-        await onboard(bot, 13)
-        await bot.text(13, "/child")
-        await bot.press(13, "child:add")
-        await bot.press(13, "child:noname")
-        await bot.text(13, "2026-06-01")
-        await bot.press(13, "child:premature:0")
-        child_id = runtime.db.execute("select id from children").fetchone()[0]
+        child_id = await add_child(bot, 13, "2026-06-01")
         calls = await bot.press(13, f"child:remove:{child_id}")
         labels = [b["text"] for name, p in calls if name == "sendMessage"
                   for row in p.get("reply_markup", {}).get("inline_keyboard", []) for b in row]
