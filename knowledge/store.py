@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 from typing import Any, Iterable
 
@@ -111,6 +111,3 @@ class EntryStore:
                             [utcnow_iso(), actor, action, entry.id,
                              json.dumps(before.as_dict(), ensure_ascii=False) if before else None,
                              json.dumps(entry.as_dict(), ensure_ascii=False)])
-
-    def with_status(self, entry: Entry, **changes: Any) -> Entry:
-        return replace(entry, **changes)

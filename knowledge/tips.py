@@ -61,9 +61,3 @@ def load_tips(content_dir: Path, entry_ids: set[str] | None = None) -> tuple[lis
             problems.append(Problem(rel, 1, f"tips {before.id} and {after.id} overlap"))
     return tips, problems
 
-
-def tip_for_age(tips: list[Tip], age_days: int) -> Tip | None:
-    for tip in tips:
-        if tip.covers(age_days):
-            return tip
-    return None

@@ -57,7 +57,7 @@ class Answerer:
         if checked.kind in TRIAGE_KINDS:
             result = Result(checked.kind, reply_lang, question_lang, signs=list(checked.signs),
                             hypothetical=checked.hypothetical, age_months=age)
-            self._log(result, "", user_id, log_question)
+            self.record(result, "", user_id, log_question)
             return result
         try:
             if self.retriever is None:
@@ -66,10 +66,10 @@ class Answerer:
         except Exception:  # a broken index or model must not stop the reply; triage already ran
             log.exception("retrieval failed")
             result = Result("no_answer", reply_lang, question_lang, age_months=age, degraded=True)
-            self._log(result, question, user_id, log_question)
+            self.record(result, question, user_id, log_question)
             return result
         result = self._from_outcome(outcome, reply_lang, question_lang, age)
-        self._log(result, question, user_id, log_question)
+        self.record(result, question, user_id, log_question)
         return result
 
     def _from_outcome(self, outcome: SearchOutcome, lang: str, question_lang: str, age: float | None) -> Result:
@@ -85,7 +85,8 @@ class Answerer:
             sources=[s.as_dict() for s in entry.sources],
             reviewed=entry.reviewed.isoformat() if entry.reviewed else None, related=related, age_months=age)
 
-    def _log(self, result: Result, question: str, user_id: int | None, enabled: bool) -> None:
+    def record(self, result: Result, question: str, user_id: int | None, enabled: bool = True) -> None:
+        """Add the question to the log curators and stats read; sets result.question_id."""
         if not enabled or self.db is None:
             return
         try:

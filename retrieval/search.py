@@ -7,7 +7,6 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable
 
-import numpy as np
 import sqlite_utils
 
 from knowledge.content import Entry
@@ -144,7 +143,3 @@ def weighted_coverage(terms: tuple[str, ...], entry_terms: frozenset[str], idf: 
     weights = [idf.get(t, unseen) for t in terms]
     return sum(w for t, w in zip(terms, weights) if t in entry_terms) / sum(weights)
 
-
-def encode_bare(embedder: Embedder, question: str) -> np.ndarray:
-    """The baseline the benchmark compares against: the model's encode of one question and nothing else."""
-    return embedder.encode([question])[0]

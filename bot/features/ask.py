@@ -68,15 +68,10 @@ class Ask:
         if entry is None:
             return [turn.reply(turn.t("error.stale_button"))]
         text = entry.text(turn.lang)
-        question_id = None
-        with turn.engine.db.conn:
-            cursor = turn.engine.db.execute(
-                "insert into question_log (user_id, asked_at, lang, question, kind, entry_id, score) "
-                "values (?, ?, ?, ?, 'answer', ?, null)", [turn.user.id, utcnow_iso(), turn.lang, text.title, entry.id])
-            question_id = cursor.lastrowid
         result = Result("answer", turn.lang, turn.lang, entry_id=entry.id, title=text.title, topic=entry.topic,
                         age_range=[entry.age_min, entry.age_max], sources=[s.as_dict() for s in entry.sources],
-                        reviewed=entry.reviewed.isoformat() if entry.reviewed else None, question_id=question_id)
+                        reviewed=entry.reviewed.isoformat() if entry.reviewed else None)
+        self.answerer.record(result, text.title, turn.user.id)
         return [self.reply_for(turn, result)]
 
     def on_feedback(self, turn: Turn, parts: list[str]) -> list[Reply]:
