@@ -27,6 +27,9 @@ class KnowledgeBase:
     def published(self) -> list[Entry]:
         return [e for e in self.entries if e.status == "published"]
 
+    def entry(self, entry_id: str) -> Entry | None:
+        return next((e for e in self.entries if e.id == entry_id), None)
+
 
 def stale_problems(entries: list[Entry] | tuple[Entry, ...], today: date) -> list[Problem]:
     return [Problem(e.path, 1, f"review_by {e.review_by} has passed: the entry is stale and needs review", "warning")
