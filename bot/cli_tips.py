@@ -32,15 +32,14 @@ def tips_group() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 def tips_due(ctx: click.Context, at: str | None, as_json: bool) -> None:
-    """What would be sent at --at, without sending (planning is idempotent)."""
+    """What would be planned and sent at --at, without writing or sending anything."""
     from knowledge.bundle import load_knowledge
 
     settings = ctx.find_object(dict)["settings"]
     moment = _parse_at(at)
     kb, _ = load_knowledge(settings.content_dir, moment.date())
     ledger = Ledger(open_database(settings.db_path), kb.tips)
-    report = ledger.plan(moment)
-    due = ledger.due(moment)
+    report, due = ledger.preview(moment)
     rows = [{"id": d.id, "kind": d.kind, "item": d.item_id, "child_id": d.child_id, "due_at": d.due_at,
              "language": d.language} for d in due]
     if as_json:

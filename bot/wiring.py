@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from dataclasses import dataclass, field
 from typing import Callable
@@ -134,7 +135,8 @@ def schedule_tips_job(app) -> None:
     worker = worker_id()
 
     async def tips_job(context) -> None:
-        ledger.plan(runtime.clock())
+        # A big planning pass takes seconds: run it off the event loop so the bot keeps answering meanwhile.
+        await asyncio.to_thread(ledger.plan, runtime.clock())
         await send_due(ledger, compose, TelegramTransport(context.bot), runtime.clock, worker)
 
     app.job_queue.run_repeating(tips_job, interval=60, first=10, name="sprout-tips")

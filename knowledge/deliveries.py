@@ -12,11 +12,11 @@ from typing import Any, Iterable
 import sqlite_utils
 
 from .ages import age_days, whole_months
+from .db import DELIVERY_STATES as STATES
 from .milestones import CHECKIN_AGES
-from .schedule import iso, latest_slot, next_slot, parse_iso, zone
+from .schedule import iso, latest_slot, parse_iso, zone
 from .tips import Tip
 
-STATES = ("pending", "sending", "sent", "unknown", "failed", "skipped")
 SENDER_LEASE = "tips-sender"
 
 
@@ -62,73 +62,117 @@ class Ledger:
     # Planning ---------------------------------------------------------------------------------------------
 
     def plan(self, now: datetime) -> PlanReport:
-        """Insert (once) the latest due tip, check-in or goodbye for every subscription due for planning.
-        Each subscription then waits for its next weekly slot, so a pass only touches what is due."""
+        """Insert (once) the latest due tip, check-in or goodbye for every subscription due for planning."""
+        # Every row written comes from a join of live children and users inside this write transaction, so its
+        # parents exist; checking each one again (two lookups a row) would double the cost of a big pass. The
+        # pragma only takes effect outside a transaction, and is restored whatever happens.
+        self.db.execute("pragma foreign_keys = off")
+        try:
+            with self.db.conn:
+                self.db.execute("begin immediate")  # one snapshot: what is selected is what gets written
+                return self._plan(now)
+        finally:
+            self.db.execute("pragma foreign_keys = on")
+
+    def preview(self, now: datetime) -> tuple[PlanReport, list[Delivery]]:
+        """What a pass at `now` would plan and send, computed in a transaction that is then rolled back, so
+        asking about a future moment changes nothing."""
+        self.db.execute("begin immediate")
+        try:
+            return self._plan(now), self.due(now)
+        finally:
+            self.db.execute("rollback")
+
+    def _plan(self, now: datetime) -> PlanReport:
+        """A subscription is due for planning when its weekly slot has passed since the last pass (the watermark)
+        or when it changed since then (new, resumed, new zone or hour: the first message goes out at once).
+
+        The work is set-based so that a million children plan in seconds: Python computes only what SQL cannot
+        (local slots per weekday, hour and zone; the plan per birth date, weeks premature and local day, of which
+        there are a few thousand), and SQLite joins those small tables with the subscriptions and writes the
+        ledger rows itself."""
         now_text = iso(now)
-        rows = self.db.execute(
-            "select s.child_id, s.weekday, s.hour, s.timezone, s.updated_at, c.user_id, c.birth_date, "
-            "c.weeks_premature from subscriptions s join children c on c.id = s.child_id "
-            "join users u on u.id = c.user_id where s.status = 'active' and s.next_plan_at <= ? and u.active = 1",
-            [now_text]).fetchall()
-        slot_cache: dict[tuple[int, int, str], tuple[str, str]] = {}
-        # Many children share a birth date and a slot: plan each combination once.
-        plan_cache: dict[tuple[str, int, date], tuple[str | None, int | None, bool]] = {}
-        day_cache: dict[tuple[str, str], date] = {}
-        inserts: list[tuple[Any, ...]] = []
-        next_plans: list[tuple[str, int]] = []
-        ended: list[tuple[str, int]] = []
-        for child_id, weekday, hour, tz, updated_at, user_id, birth_text, premature in rows:
-            key = (weekday, hour, tz)
-            slots = slot_cache.get(key)
-            if slots is None:
-                slots = slot_cache[key] = (iso(latest_slot(now, weekday, hour, tz)),
-                                           iso(next_slot(now, weekday, hour, tz)))
-            slot_text, next_text = slots
-            # A new or resumed subscription gets its first message at once rather than a week later.
-            due_at = slot_text if slot_text >= updated_at else updated_at
-            day = day_cache.get((due_at, tz))
-            if day is None:
-                day = day_cache[(due_at, tz)] = parse_iso(due_at).astimezone(zone(tz)).date()
-            plan = plan_cache.get((birth_text, premature, day))
-            if plan is None:
-                plan = plan_cache[(birth_text, premature, day)] = child_plan(date.fromisoformat(birth_text),
-                                                                             premature, day, self.picker)
-            tip_id, checkin, finished = plan
-            if finished:
-                inserts.append((f"goodbye:{child_id}", user_id, child_id, "goodbye", "36m", due_at))
-                ended.append((now_text, child_id))
-                continue
-            next_plans.append((next_text, child_id))
-            if tip_id:
-                inserts.append((f"tip:{child_id}:{tip_id}", user_id, child_id, "tip", tip_id, due_at))
-            if checkin:
-                inserts.append((f"milestone:{child_id}:{checkin}", user_id, child_id, "milestone", str(checkin), due_at))
-        with self.db.conn:
-            self.db.execute("begin immediate")
-            # After downtime only the newest tip and check-in per child are still worth sending: anything of the
-            # same kind still pending for a child planned now is superseded (pending rows are few; the index on
-            # state keeps this cheap).
-            self.db.execute("create temp table if not exists plan_batch (child_id integer, kind text, dedupe_key text)")
-            self.db.execute("delete from plan_batch")
-            self.db.conn.executemany("insert into plan_batch values (?, ?, ?)",
-                                     ((r[2], r[3], r[0]) for r in inserts if r[3] in ("tip", "milestone")))
-            superseded = self.db.execute(
-                "update deliveries set state = 'skipped', finished_at = ?, error = 'superseded' "
-                "where state = 'pending' and kind in ('tip', 'milestone') "
-                "and (child_id, kind) in (select child_id, kind from plan_batch) "
-                "and dedupe_key not in (select dedupe_key from plan_batch)", [now_text]).rowcount
-            before = self.db.execute("select total_changes()").fetchone()[0]
-            inserts.sort()  # in key order the unique index grows at its end instead of splitting pages at random
-            next_plans.sort(key=lambda row: row[1])
-            self.db.conn.executemany(
-                "insert or ignore into deliveries (dedupe_key, user_id, child_id, kind, item_id, due_at, state) "
-                "values (?, ?, ?, ?, ?, ?, 'pending')", inserts)
-            planned = self.db.execute("select total_changes()").fetchone()[0] - before
-            self.db.conn.executemany("update subscriptions set next_plan_at = ? where child_id = ?", next_plans)
-            self.db.conn.executemany("update subscriptions set status = 'ended', updated_at = ? where child_id = ?",
-                                     ended)
-            self.db.execute("delete from plan_batch")
-        return PlanReport(len(rows), planned, superseded, len(ended))
+        row = self.db.execute("select planned_until from planner_state where name = ?", [PLANNER]).fetchone()
+        watermark = row[0] if row else None
+        # Changes made while the previous pass ran (stamped just before it) are looked at again; planning is
+        # idempotent, so this costs nothing but a lookup.
+        changed_since = iso(parse_iso(watermark) - CHANGE_MARGIN) if watermark else ""
+        for sql in _PLAN_TABLES:
+            self.db.execute(sql)
+        groups = self.db.execute("select distinct weekday, hour, timezone from subscriptions "
+                                 "where status = 'active'").fetchall()
+        slots = [_slot_row(now, watermark, *group) for group in groups]
+        self.db.conn.executemany("insert into plan_slots values (?, ?, ?, ?, ?, ?)", slots)
+        if not slots:
+            return self._finish_pass(now_text, 0, 0, 0, 0)
+        # Messages for subscriptions changed after their latest slot go out at once, dated by the change.
+        params = {"now": now_text, "changed": changed_since, "oldest": min(slot[3] for slot in slots)}
+        late = self.db.execute(
+            "select s.child_id, s.updated_at, s.timezone from subscriptions s cross join plan_slots g "
+            "where s.updated_at > :oldest and s.updated_at <= :now and +s.status = 'active' and s.weekday = g.weekday "
+            "and s.hour = g.hour and s.timezone = g.timezone and s.updated_at > g.slot_at", params).fetchall()
+        self.db.conn.executemany("insert into plan_late values (?, ?, ?)",
+                                 [(child_id, at, _local_day(at, tz)) for child_id, at, tz in late])
+        # Plan every (birth date, weeks premature) pair once for each local day in play.
+        days = {slot[4] for slot in slots if slot[-1]} | {row[2] for row in self.db.execute("select * from plan_late")}
+        if watermark:
+            days |= {row[0] for row in self.db.execute(
+                "select distinct g.local_day from subscriptions s cross join plan_slots g where s.updated_at > "
+                ":changed and s.updated_at <= :now and +s.status = 'active' and s.weekday = g.weekday "
+                "and s.hour = g.hour and s.timezone = g.timezone", params)}
+        pairs = self.db.execute("select distinct birth_date, weeks_premature from children").fetchall()
+        self.db.conn.executemany(
+            "insert into plan_combo values (?, ?, ?, ?, ?, ?)",
+            [(birth, premature, day, *child_plan(date.fromisoformat(birth), premature, date.fromisoformat(day),
+                                                 self.picker))
+             for birth, premature in pairs for day in sorted(days)])
+        # Due by slot, then changed since the last pass (through the index on updated_at); a child is planned once.
+        # CROSS JOIN fixes which table drives: when most slots are due (the first pass, or after downtime) one
+        # sequential scan of the subscriptions ('+' keeps SQLite off the slot index) beats a million lookups.
+        select = ("insert or ignore into plan_rows select s.child_id, c.user_id, coalesce(l.due_at, g.slot_at), "
+                  "p.tip_id, p.checkin, p.finished from {tables} join children c on c.id = s.child_id "
+                  "join users u on u.id = c.user_id left join plan_late l on l.child_id = s.child_id "
+                  "join plan_combo p on p.birth_date = c.birth_date and p.premature = c.weeks_premature "
+                  "and p.local_day = coalesce(l.local_day, g.local_day) where {status} = 'active' and "
+                  "s.weekday = g.weekday and s.hour = g.hour and s.timezone = g.timezone and u.active = 1 and ")
+        if sum(slot[-1] for slot in slots) * 4 > len(slots):
+            self.db.execute(select.format(tables="subscriptions s cross join plan_slots g", status="+s.status")
+                            + "g.due = 1")
+        else:
+            self.db.execute(select.format(tables="plan_slots g cross join subscriptions s", status="s.status")
+                            + "g.due = 1")
+        if watermark:
+            self.db.execute(select.format(tables="subscriptions s cross join plan_slots g", status="+s.status")
+                            + "s.updated_at > :changed and s.updated_at <= :now", params)
+        subscriptions = self.db.execute("select count(*) from plan_rows").fetchone()[0]
+        if not subscriptions:
+            return self._finish_pass(now_text, 0, 0, 0, 0)
+        # After downtime only the newest tip and check-in per child are still worth sending: anything of the
+        # same kind still pending for a child planned now is superseded (pending rows are few).
+        superseded = self.db.execute(
+            "update deliveries set state = 'skipped', finished_at = :now, error = 'superseded' "
+            "where state = 'pending' and kind in ('tip', 'milestone') and item_id != coalesce((select case "
+            "deliveries.kind when 'tip' then r.tip_id else cast(r.checkin as text) end from plan_rows r "
+            "where r.child_id = deliveries.child_id), item_id)", params).rowcount
+        planned = self.db.execute(
+            "insert or ignore into deliveries (dedupe_key, user_id, child_id, kind, item_id, due_at, state) "
+            "select 'tip:' || child_id || ':' || tip_id, user_id, child_id, 'tip', tip_id, due_at, 'pending' "
+            "from plan_rows where not finished and tip_id is not null union all "
+            "select 'milestone:' || child_id || ':' || checkin, user_id, child_id, 'milestone', "
+            "cast(checkin as text), due_at, 'pending' from plan_rows where not finished and checkin is not null "
+            "union all select 'goodbye:' || child_id, user_id, child_id, 'goodbye', '36m', due_at, 'pending' "
+            "from plan_rows where finished").rowcount
+        ended = self.db.execute("update subscriptions set status = 'ended', updated_at = :now where child_id in "
+                                "(select child_id from plan_rows where finished)", params).rowcount
+        return self._finish_pass(now_text, subscriptions, planned, superseded, ended)
+
+    def _finish_pass(self, now_text: str, subscriptions: int, planned: int, superseded: int,
+                     ended: int) -> PlanReport:
+        self.db.execute("insert into planner_state (name, planned_until) values (?, ?) on conflict(name) do update "
+                        "set planned_until = max(planned_until, excluded.planned_until)", [PLANNER, now_text])
+        for table in _PLAN_TABLE_NAMES:
+            self.db.execute(f"delete from temp.{table}")
+        return PlanReport(subscriptions, planned, superseded, ended)
 
     def due(self, now: datetime, limit: int | None = None) -> list[Delivery]:
         """What a send pass at `now` would send, without claiming anything."""
@@ -210,6 +254,32 @@ class Ledger:
         return {"by_state": {s: counts.get(s, 0) for s in STATES}, "by_kind": by_kind,
                 "subscriptions": dict(self.db.execute("select status, count(*) from subscriptions group by status")
                                       .fetchall())}
+
+
+PLANNER = "tips"
+CHANGE_MARGIN = timedelta(minutes=10)
+# Scratch tables of one planning pass (temp: private to the connection, in memory, emptied after each pass).
+_PLAN_TABLES = (
+    "create temp table if not exists plan_slots (weekday integer, hour integer, timezone text, slot_at text, "
+    "local_day text, due integer, primary key (weekday, hour, timezone))",
+    "create temp table if not exists plan_late (child_id integer primary key, due_at text, local_day text)",
+    "create temp table if not exists plan_combo (birth_date text, premature integer, local_day text, tip_id text, "
+    "checkin integer, finished integer, primary key (birth_date, premature, local_day))",
+    "create temp table if not exists plan_rows (child_id integer primary key, user_id integer, due_at text, "
+    "tip_id text, checkin integer, finished integer)",
+)
+_PLAN_TABLE_NAMES = ("plan_slots", "plan_late", "plan_combo", "plan_rows")
+
+
+def _slot_row(now: datetime, watermark: str | None, weekday: int, hour: int, tz: str) -> tuple[Any, ...]:
+    """One weekly slot: its latest occurrence, that day locally, and whether it passed since the watermark (then
+    every active subscription on it is due)."""
+    slot_text = iso(latest_slot(now, weekday, hour, tz))
+    return (weekday, hour, tz, slot_text, _local_day(slot_text, tz), int(watermark is None or slot_text > watermark))
+
+
+def _local_day(moment: str, tz: str) -> str:
+    return parse_iso(moment).astimezone(zone(tz)).date().isoformat()
 
 
 _DELIVERY_SELECT = ("select d.id, d.dedupe_key, d.user_id, d.child_id, d.kind, d.item_id, d.due_at, u.chat_id, "

@@ -43,11 +43,10 @@ class SubscriptionStore:
             raise ValueError("weekday must be 0-6 and hour 0-23")
         with self.db.conn:
             self.db.execute(
-                "insert into subscriptions (child_id, weekday, hour, timezone, status, next_plan_at, created_at, "
-                "updated_at) values (?, ?, ?, ?, 'active', ?, ?, ?) on conflict(child_id) do update set "
-                "weekday = excluded.weekday, hour = excluded.hour, timezone = excluded.timezone, status = 'active', "
-                "next_plan_at = excluded.next_plan_at, updated_at = excluded.updated_at",
-                [child_id, weekday, hour, tz, iso(now), iso(now), iso(now)])
+                "insert into subscriptions (child_id, weekday, hour, timezone, status, created_at, updated_at) "
+                "values (?, ?, ?, ?, 'active', ?, ?) on conflict(child_id) do update set weekday = excluded.weekday, "
+                "hour = excluded.hour, timezone = excluded.timezone, status = 'active', "
+                "updated_at = excluded.updated_at", [child_id, weekday, hour, tz, iso(now), iso(now)])
         return self.for_child(child_id)
 
     def set_status(self, child_id: int, status: str, now: datetime) -> Subscription | None:
@@ -55,9 +54,9 @@ class SubscriptionStore:
         assert status in STATUSES
         with self.db.conn:
             self.db.execute("begin immediate")
-            # Resuming plans at once (next_plan_at = now); anything else leaves the planner nothing to do.
-            self.db.execute("update subscriptions set status = ?, updated_at = ?, next_plan_at = ? where child_id = ?",
-                            [status, iso(now), iso(now), child_id])
+            # A change of `updated_at` makes the planner look at the subscription at once (so resuming plans now).
+            self.db.execute("update subscriptions set status = ?, updated_at = ? where child_id = ?",
+                            [status, iso(now), child_id])
             if status != "active":
                 self.db.execute("update deliveries set state = 'skipped', finished_at = ? where child_id = ? "
                                 "and state = 'pending' and kind in ('tip', 'milestone')", [iso(now), child_id])
@@ -65,5 +64,5 @@ class SubscriptionStore:
 
     def set_timezone_for_user(self, user_id: int, tz: str, now: datetime) -> None:
         with self.db.conn:
-            self.db.execute("update subscriptions set timezone = ?, updated_at = ?, next_plan_at = ? where child_id in "
-                            "(select id from children where user_id = ?)", [tz, iso(now), iso(now), user_id])
+            self.db.execute("update subscriptions set timezone = ?, updated_at = ? where child_id in "
+                            "(select id from children where user_id = ?)", [tz, iso(now), user_id])

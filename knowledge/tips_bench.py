@@ -40,10 +40,10 @@ def _populate(db, children: int, now: datetime, seed: int = 7) -> None:
              rng.choice((0, 0, 0, 0, 0, 2, 4, 8)), stamp) for i in range(1, children + 1))
     db.conn.executemany("insert into children (id, user_id, birth_date, weeks_premature, created_at) "
                         "values (?, ?, ?, ?, ?)", kids)
-    subs = ((i, rng.randrange(7), rng.choice((8, 9, 20)), rng.choice(zones), stamp, stamp, stamp)
+    subs = ((i, rng.randrange(7), rng.choice((8, 9, 20)), rng.choice(zones), stamp, stamp)
             for i in range(1, children + 1))
-    db.conn.executemany("insert into subscriptions (child_id, weekday, hour, timezone, status, next_plan_at, "
-                        "created_at, updated_at) values (?, ?, ?, ?, 'active', ?, ?, ?)", subs)
+    db.conn.executemany("insert into subscriptions (child_id, weekday, hour, timezone, status, "
+                        "created_at, updated_at) values (?, ?, ?, ?, 'active', ?, ?)", subs)
     db.conn.commit()
     db.execute("pragma foreign_keys = on")
     db.execute("pragma synchronous = normal")

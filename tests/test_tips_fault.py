@@ -28,9 +28,9 @@ def _populate(db, now):
                             "values (?, ?, ?, 'en', ?, 1)", [(i + 1, f"tg:{i + 1}", i + 1, stamp) for i in range(CHILDREN)])
         db.conn.executemany("insert into children (id, user_id, birth_date, created_at) values (?, ?, ?, ?)",
                             [(i + 1, i + 1, births[i], stamp) for i in range(CHILDREN)])
-        db.conn.executemany("insert into subscriptions (child_id, weekday, hour, timezone, status, next_plan_at, "
-                            "created_at, updated_at) values (?, 4, 9, 'Asia/Shanghai', 'active', ?, ?, ?)",
-                            [(i + 1, stamp, stamp, stamp) for i in range(CHILDREN)])
+        db.conn.executemany("insert into subscriptions (child_id, weekday, hour, timezone, status, "
+                            "created_at, updated_at) values (?, 4, 9, 'Asia/Shanghai', 'active', ?, ?)",
+                            [(i + 1, stamp, stamp) for i in range(CHILDREN)])
 
 
 def _start(db_path, log_path):
