@@ -44,6 +44,25 @@ class FixedClock:
 
 
 @pytest.fixture
+def db(tmp_path):
+    """A fresh, migrated SQLite database file for one test."""
+    from knowledge.db import open_database
+
+    database = open_database(tmp_path / "sprout.db")
+    yield database
+    database.conn.close()
+
+
+@pytest.fixture
+def ledger(db):
+    """The deliveries ledger over `db`, with a small tips calendar shaped like the shipped one."""
+    from knowledge.deliveries import Ledger
+    from tipshelpers import calendar
+
+    return Ledger(db, calendar())
+
+
+@pytest.fixture
 def clock() -> FixedClock:
     return FixedClock(datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc))
 

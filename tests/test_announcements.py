@@ -13,7 +13,6 @@ from bot.messages import Incoming
 from bot.render import Renderer
 from bot.tips_sender import send_due
 from knowledge.curation import Announcements, CurationError
-from knowledge.db import open_database
 from knowledge.deliveries import Ledger
 from knowledge.subscriptions import SubscriptionStore
 from knowledge.users import UserStore
@@ -40,11 +39,6 @@ class Recording:
 
     async def send(self, chat_id, reply):
         self.sent.append((chat_id, reply.text))
-
-
-@pytest.fixture
-def db(tmp_path):
-    return open_database(tmp_path / "announce.db")
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from click.testing import CliRunner
 from bot.cli import cli
 from bot.messages import Incoming
 from knowledge.content import load_entries
-from knowledge.db import open_database
 from knowledge.gaps import cluster_questions, find_gaps, gap_questions, idf_by_language
 from knowledge.schedule import iso
 from knowledge.usage_stats import usage_stats
@@ -40,11 +39,6 @@ def idf(segmenter):
     entries, _ = load_entries(CONTENT)
     return idf_by_language({(e.id, lang): frozenset(segmenter.terms(" ".join([t.title, *t.questions, t.body])))
                             for e in entries for lang, t in e.texts.items()})
-
-
-@pytest.fixture
-def db(tmp_path):
-    return open_database(tmp_path / "gaps.db")
 
 
 def log(db, question, lang="en", kind="no_answer", entry_id=None, score=0.5, days_ago=1, user_id=None):
@@ -287,7 +281,7 @@ def test_stats_contain_no_personal_data(usage, secret):
 
 def test_stats_cli_prints_the_same_json(usage, tmp_path):
     result = CliRunner().invoke(cli, ["stats", "--json", "--days", "3650"], env={"SPROUT_DATA_DIR": str(tmp_path),
-                                                                                  "SPROUT_DB_PATH": str(tmp_path / "gaps.db")})
+                                                                                  "SPROUT_DB_PATH": str(tmp_path / "sprout.db")})
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert data["helpfulness"]["votes"] == 3 and data["services_searches"] is None

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from knowledge.db import open_database
 from knowledge.gazetteer import Gazetteer, normalise
 from knowledge.service_import import (CSV_COLUMNS, ServiceImportError, ensure_bundled_services, import_services)
 from knowledge.services import count_services, get_service, haversine_km, search_services
@@ -33,13 +32,6 @@ GOOD = {
     "last_inspection": "2026-05-12", "source": "Xuhui health commission list", "updated": "2026-11-01",
     "is_demo": "0",
 }
-
-
-@pytest.fixture
-def db(tmp_path):
-    database = open_database(tmp_path / "services.db")
-    yield database
-    database.conn.close()
 
 
 def write_csv(path: Path, rows: list[dict], columns: tuple[str, ...] | list[str] = CSV_COLUMNS) -> Path:

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from knowledge.db import open_database
 from knowledge.gazetteer import Gazetteer, street_names
 from knowledge.opening_hours import OpeningHoursError, parse_opening_hours
 from knowledge.service_import import CSV_COLUMNS, import_services
@@ -47,13 +46,6 @@ def load(db, tmp_path: Path, rows: list[dict]) -> None:
         writer.writerows(rows)
     report = import_services(db, path)
     assert report.rejected == [], report.rejected
-
-
-@pytest.fixture
-def db(tmp_path):
-    database = open_database(tmp_path / "services.db")
-    yield database
-    database.conn.close()
 
 
 def ids(page) -> list[str]:

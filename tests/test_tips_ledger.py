@@ -52,16 +52,6 @@ def run(ledger, transport, clock, worker="w1", **kw):
     return asyncio.run(send_due(ledger, compose, transport, clock, worker, sleep=no_sleep, **kw))
 
 
-@pytest.fixture
-def db(tmp_path):
-    return open_database(tmp_path / "tips.db")
-
-
-@pytest.fixture
-def ledger(db):
-    return Ledger(db, calendar())
-
-
 def test_a_new_subscription_gets_its_first_tip_at_once(db, ledger):
     now = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
     subscribed_child(db, "tg:1", date(2026, 10, 1), now)
@@ -178,7 +168,7 @@ def test_two_schedulers_do_not_both_send(db, ledger, tmp_path):
     now = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
     subscribed_child(db, "tg:1", date(2026, 10, 1), now)
     ledger.plan(now)
-    other = Ledger(open_database(tmp_path / "tips.db"), calendar())
+    other = Ledger(open_database(tmp_path / "sprout.db"), calendar())
     assert ledger.acquire_lease("first:host", now)
     transport = Recording()
     stats = run(other, transport, Clock(now), worker="second")

@@ -20,16 +20,6 @@ UTC = timezone.utc
 ZONES = ("Asia/Shanghai", "Asia/Urumqi", "Europe/London", "America/New_York", "Australia/Lord_Howe")
 
 
-@pytest.fixture
-def db(tmp_path):
-    return open_database(tmp_path / "tips.db")
-
-
-@pytest.fixture
-def ledger(db):
-    return Ledger(db, calendar())
-
-
 def rows(db):
     return {(r[0], r[1], r[2]) for r in db.execute("select dedupe_key, item_id, due_at from deliveries")}
 
