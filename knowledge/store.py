@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Iterable
 
@@ -18,6 +18,7 @@ class SyncReport:
     added: list[str]
     updated: list[str]
     unchanged: int
+    retired: list[str] = field(default_factory=list)  # their file was deleted
 
 
 def _entry_from_rows(row: dict[str, Any], texts: Iterable[dict[str, Any]]) -> Entry:
@@ -77,26 +78,39 @@ class EntryStore:
                             [entry.id, lang, text.title, text.body, json.dumps(list(text.questions), ensure_ascii=False)])
 
     def sync_from_files(self, entries: Iterable[Entry]) -> SyncReport:
-        """Bring file entries in; an entry whose file did not change keeps curators' database edits."""
-        added, updated, unchanged = [], [], 0
-        known = {r["id"]: r["file_hash"] for r in self.db.query("select id, file_hash from entries")}
+        """Bring file entries in; an entry whose file did not change keeps curators' database edits. An entry that
+        came from a file which is gone is retired (kept for the audit trail, never answered from again); entries
+        created in the chat have no file and are left alone."""
+        added, updated, unchanged, retired = [], [], 0, []
+        known = {r["id"]: (r["file_hash"], r["status"]) for r in
+                 self.db.query("select id, file_hash, status from entries")}
+        seen: set[str] = set()
         with self.db.conn:
             self.db.execute("begin immediate")
             for entry in entries:
+                seen.add(entry.id)
                 file_hash = entry.content_hash
                 if entry.id not in known:
                     added.append(entry.id)
-                elif known[entry.id] == file_hash:
+                elif known[entry.id][0] == file_hash:
                     unchanged += 1
                     continue
                 else:
                     updated.append(entry.id)
                 self._write(entry, file_hash)
-                self.db.execute("insert into entry_reviews (entry_id, from_status, to_status, actor, at, note) "
-                                "values (?, ?, ?, ?, ?, ?)",
-                                [entry.id, None, entry.status, entry.reviewer or entry.author, utcnow_iso(),
-                                 f"synced from {entry.path}"])
-        return SyncReport(added, updated, unchanged)
+                self._review(entry.id, None, entry.status, entry.reviewer or entry.author, f"synced from {entry.path}")
+            for entry_id, (file_hash, status) in sorted(known.items()):
+                if entry_id in seen or file_hash is None or status == "retired":
+                    continue
+                self.db.execute("update entries set status = 'retired', updated_at = ? where id = ?",
+                                [utcnow_iso(), entry_id])
+                self._review(entry_id, status, "retired", "sync", "content file removed")
+                retired.append(entry_id)
+        return SyncReport(added, updated, unchanged, retired)
+
+    def _review(self, entry_id: str, from_status: str | None, to_status: str, actor: str, note: str | None) -> None:
+        self.db.execute("insert into entry_reviews (entry_id, from_status, to_status, actor, at, note) "
+                        "values (?, ?, ?, ?, ?, ?)", [entry_id, from_status, to_status, actor, utcnow_iso(), note])
 
     def save(self, entry: Entry, actor: str, action: str, before: Entry | None = None, note: str | None = None) -> None:
         """Write an entry, its review history and the audit log in one transaction."""
@@ -104,9 +118,7 @@ class EntryStore:
             self.db.execute("begin immediate")
             self._write(entry, None)
             if before is None or before.status != entry.status:
-                self.db.execute("insert into entry_reviews (entry_id, from_status, to_status, actor, at, note) "
-                                "values (?, ?, ?, ?, ?, ?)",
-                                [entry.id, before.status if before else None, entry.status, actor, utcnow_iso(), note])
+                self._review(entry.id, before.status if before else None, entry.status, actor, note)
             self.db.execute("insert into audit_log (at, actor, action, target, before, after) values (?, ?, ?, ?, ?, ?)",
                             [utcnow_iso(), actor, action, entry.id,
                              json.dumps(before.as_dict(), ensure_ascii=False) if before else None,
