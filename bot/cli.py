@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from datetime import date
 from pathlib import Path
 
@@ -152,13 +153,20 @@ def _ask_one(runtime, question: str, lang: str | None, age: float | None, region
 @click.option("--json", "as_json", is_flag=True, help="Print the whole result as JSON.")
 @click.option("--jsonl", is_flag=True, help="Read JSON lines from stdin ({id, question, lang, age_months}); write one "
                                             "result per line.")
+@click.option("--timings", is_flag=True, hidden=True,
+              help="Write wall-clock marks of the start-up phases to stderr as JSON (used by `sprout bench`).")
 @click.pass_context
 def ask(ctx: click.Context, question: str | None, lang: str | None, age_months: float | None, region: str | None,
-        as_json: bool, jsonl: bool) -> None:
+        as_json: bool, jsonl: bool, timings: bool) -> None:
     """Ask Sprout a question (triage first, then the knowledge base)."""
     if not jsonl and not question:
         raise click.UsageError("give a question, or --jsonl to read questions from stdin")
+    marks = {"command_started": time.time()}
     runtime = _runtime(ctx)
+    marks["runtime_built"] = time.time()
+    if timings:
+        ctx.call_on_close(lambda: click.echo(json.dumps(
+            {**marks, "answered": time.time(), "model_load_s": runtime.model.load_seconds}), err=True))
     if jsonl:
         for number, line in enumerate(sys.stdin, 1):
             if not line.strip():

@@ -12,6 +12,8 @@ import yaml
 LANGUAGES = ("en", "zh")
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 LOCALE_DIR = Path(__file__).parent / "locales"
+# libyaml's parser when PyYAML has it: the catalogues are read at every start.
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def _format_date(value: Any, lang: str = "en") -> str:
@@ -38,7 +40,8 @@ class Renderer:
         self.env.filters["date"] = _format_date
         self.catalogues: dict[str, dict[str, str]] = {}
         for lang in LANGUAGES:
-            data = yaml.safe_load((locale_dir / f"{lang}.yaml").read_text(encoding="utf-8")) or {}
+            text = (locale_dir / f"{lang}.yaml").read_text(encoding="utf-8")
+            data = yaml.load(text, Loader=_SAFE_LOADER) or {}  # noqa: S506 - a safe loader
             self.catalogues[lang] = {str(k): str(v) for k, v in data.items()}
         self._compiled: dict[tuple[str, str], jinja2.Template] = {}
 

@@ -102,18 +102,52 @@ class Entry:
         }
 
 
-class _Loader(yaml.SafeLoader):
-    """Safe YAML without implicit timestamps: dates stay text so a bad date is a clear problem, not a crash."""
-
-
-_Loader.yaml_implicit_resolvers = {
+_NO_TIMESTAMPS = {
     key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 
 
+class _Loader(yaml.SafeLoader):
+    """Safe YAML without implicit timestamps: dates stay text so a bad date is a clear problem, not a crash."""
+
+    yaml_implicit_resolvers = _NO_TIMESTAMPS
+
+
+if hasattr(yaml, "CSafeLoader"):
+    class _FastLoader(yaml.CSafeLoader):
+        """The same rules on libyaml's parser: about 40 times faster on the content read at every start."""
+
+        yaml_implicit_resolvers = _NO_TIMESTAMPS
+else:  # PyYAML built without libyaml
+    _FastLoader = _Loader  # type: ignore[misc]
+
+
+def _compose_and_construct(text: str, loader_class: type) -> tuple[Any, yaml.Node | None]:
+    loader = loader_class(text)
+    try:
+        node = loader.get_single_node()
+        return (loader.construct_document(node) if node is not None else None), node
+    finally:
+        loader.dispose()
+
+
+def parse_yaml(text: str) -> tuple[Any, yaml.Node | None]:
+    """The data and its node tree (for line numbers), parsed once with the fast loader.
+
+    libyaml words its errors differently from PyYAML, so a document it rejects is parsed again with the pure-Python
+    loader: curators see the same messages either way, and only a broken file pays for the slow parser.
+    """
+    try:
+        return _compose_and_construct(text, _FastLoader)
+    except yaml.YAMLError:
+        if _FastLoader is _Loader:
+            raise
+        return _compose_and_construct(text, _Loader)
+
+
 def load_yaml(text: str) -> Any:
-    return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+    return parse_yaml(text)[0]
 
 
 def _key_lines(node: yaml.Node, prefix: str = "", offset: int = 0) -> dict[str, int]:
@@ -206,8 +240,7 @@ def parse_entry(text: str, path: str, min_questions: int = 3, max_questions: int
         return None, [Problem(path, 1, "no YAML front matter: the file must start with a '---' line")]
     front, body, body_line = parts
     try:
-        node = yaml.compose(front, Loader=_Loader)
-        data = load_yaml(front)
+        data, node = parse_yaml(front)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else 1
@@ -351,8 +384,7 @@ def read_yaml(path: Path, rel: str) -> tuple[Any, dict[str, int], list[Problem]]
         return None, {}, [Problem(rel, 1, "file is missing")]
     try:
         text = path.read_text(encoding="utf-8")
-        node = yaml.compose(text, Loader=_Loader)
-        data = load_yaml(text)
+        data, node = parse_yaml(text)
     except UnicodeDecodeError:
         return None, {}, [Problem(rel, 1, "file is not UTF-8 text")]
     except yaml.YAMLError as exc:

@@ -18,14 +18,18 @@ from typing import Callable, Iterable
 import numpy as np
 import sqlite_utils
 
-from knowledge.content import Entry
+from knowledge.content import Entry, EntryText
 from knowledge.store import EntryStore
 
 from . import keyword
 from .dense import DenseIndex
-from .embedding import Embedder, EmbeddingCache
+from .embedding import Embedder, EmbeddingCache, text_hash
 
 MANIFEST_VERSION = 1
+# Each build also saves every entry text's search terms, so a new process does not segment the whole corpus
+# (and load jieba's dictionary) before its first answer.
+TERMS_FILE = "terms.json"
+TERMS_VERSION = 1
 
 
 def text_id(entry_id: str, lang: str, kind: str, text: str) -> int:
@@ -54,6 +58,51 @@ def entry_units(entry: Entry) -> list[TextUnit]:
 
 def keyword_document(text) -> str:
     return "\n".join([text.title, text.title, *text.questions, *text.questions, text.body])
+
+
+def terms_source(text: EntryText) -> str:
+    """The text an entry's coverage terms come from (one language)."""
+    return " ".join([text.title, *text.questions, text.body])
+
+
+def read_terms(build_dir: Path, segmenter: keyword.Segmenter) -> dict[str, list[str]]:
+    """Terms saved with a build, keyed by the hash of their source text; empty when missing, unreadable or written
+    by a different segmenter."""
+    try:
+        saved = json.loads((build_dir / TERMS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if (not isinstance(saved, dict) or saved.get("version") != TERMS_VERSION
+            or saved.get("segmenter") != segmenter.fingerprint or not isinstance(saved.get("terms"), dict)):
+        return {}
+    return saved["terms"]
+
+
+def entry_terms(entries: Iterable[Entry], segmenter: keyword.Segmenter,
+                saved: dict[str, list[str]]) -> dict[tuple[str, str], frozenset[str]]:
+    """(entry id, lang) -> search terms: the saved terms of a text whose hash matches, else segmented now."""
+    terms = {}
+    for entry in entries:
+        for lang, text in entry.texts.items():
+            source = terms_source(text)
+            known = saved.get(text_hash(source))
+            terms[(entry.id, lang)] = frozenset(known if isinstance(known, list) else segmenter.terms(source))
+    return terms
+
+
+def write_terms(build_dir: Path, entries: Iterable[Entry], segmenter: keyword.Segmenter,
+                previous: dict[str, list[str]]) -> None:
+    """Save the terms of every text in this build; texts unchanged since the previous build are not segmented."""
+    terms: dict[str, list[str]] = {}
+    for entry in entries:
+        for text in entry.texts.values():
+            source = terms_source(text)
+            digest = text_hash(source)
+            if digest not in terms:
+                known = previous.get(digest)
+                terms[digest] = known if isinstance(known, list) else sorted(set(segmenter.terms(source)))
+    payload = {"version": TERMS_VERSION, "segmenter": segmenter.fingerprint, "terms": terms}
+    (build_dir / TERMS_FILE).write_text(json.dumps(payload, ensure_ascii=False), encoding="utf-8")
 
 
 @dataclass
@@ -135,6 +184,17 @@ class IndexBuilder:
 
         units = [u for e in entries for u in entry_units(e)]
         report.texts = len(units)
+        current = self.index_dir / "current"
+        previous_dir = current.resolve() if previous is not None else None
+        unchanged = not (report.full_rebuild or report.added or report.changed or report.removed)
+        if (unchanged and previous_dir is not None and (previous_dir / "dense.faiss").is_file()
+                and (read_terms(previous_dir, self.segmenter) or not entries)):
+            # Nothing changed and the current build is complete: keep it rather than write an identical copy
+            # on every start (which also spares readers of older builds from being pruned under them).
+            report.reused = report.texts
+            report.path = str(previous_dir)
+            report.seconds = round(time.perf_counter() - started, 3)
+            return report
         vectors = self._embed(units, report, progress)
 
         # Keyword index: rewrite only what changed, in one transaction.
@@ -158,6 +218,7 @@ class IndexBuilder:
         new_dir = self.index_dir / f"build-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{time.perf_counter_ns()}"
         new_dir.mkdir()
         DenseIndex.build(np.array([u.id for u in units], dtype=np.int64), vectors, dimension).save(new_dir / "dense.faiss")
+        write_terms(new_dir, entries, self.segmenter, read_terms(previous_dir, self.segmenter) if previous_dir else {})
         manifest = {
             "version": MANIFEST_VERSION, "model_id": self.model_id, "dimension": dimension,
             "entries": new_hashes,
@@ -165,7 +226,7 @@ class IndexBuilder:
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
         (new_dir / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
-        old_target = os.readlink(self.index_dir / "current") if (self.index_dir / "current").is_symlink() else None
+        old_target = os.readlink(current) if current.is_symlink() else None
         _swap_current(self.index_dir, new_dir)
         _prune(self.index_dir, {new_dir.name, old_target or ""})
         report.path = str(new_dir)
@@ -234,8 +295,9 @@ def load_snapshot(index_dir: Path, db: sqlite_utils.Database, segmenter: keyword
     except (FileNotFoundError, OSError, json.JSONDecodeError, RuntimeError):
         return None
     published = {e.id: e for e in EntryStore(db).published() if e.id in manifest["entries"]}
-    terms = {(e.id, lang): frozenset(segmenter.terms(" ".join([t.title, *t.questions, t.body])))
-             for e in published.values() for lang, t in e.texts.items()}
+    # Terms saved by this very build (same directory), checked against each text's hash; anything missing,
+    # edited since or written by another segmenter is segmented here as before.
+    terms = entry_terms(published.values(), segmenter, read_terms(target, segmenter))
     texts = {int(k): tuple(v) for k, v in manifest["texts"].items()}
     idf = inverse_document_frequency(terms)
     unseen = {lang: max(values.values(), default=0.0) + 1.0 for lang, values in idf.items()}

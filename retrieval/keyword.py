@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import logging
 import re
+import threading
 from typing import Iterable
 
 import sqlite_utils
+
+# Bump when `Segmenter._segment` changes what it returns: terms saved with an index are reused only while the
+# segmenter that wrote them (this number, the stop words, the jieba version) is the one reading them.
+SEGMENTER_VERSION = 1
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[\u4e00-\u9fff]+", re.I)
 _CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -27,13 +34,39 @@ class Segmenter:
     """Turns text into search terms: lowercase words for English, jieba words for Chinese."""
 
     def __init__(self, memo_size: int = 4096) -> None:
-        import jieba
-
-        logging.getLogger("jieba").setLevel(logging.WARNING)
-        self._jieba = jieba.Tokenizer()
-        # Entry texts are segmented again on every index reload; remembering them keeps reloads cheap.
+        # jieba's dictionary takes about a second to load: it is loaded on the first Chinese text, so an English
+        # question (or a start that reads the terms saved with the index) never waits for it.
+        self._tokenizer = None
+        self._lock = threading.Lock()
+        # Entry texts come back on every index build and on a reload without saved terms; remembering them
+        # keeps those cheap.
         self._memo: dict[str, list[str]] = {}
         self._memo_size = memo_size
+
+    @property
+    def jieba_loaded(self) -> bool:
+        return self._tokenizer is not None
+
+    def _jieba(self):
+        if self._tokenizer is None:
+            with self._lock:
+                if self._tokenizer is None:
+                    import jieba
+
+                    logging.getLogger("jieba").setLevel(logging.WARNING)
+                    tokenizer = jieba.Tokenizer()
+                    tokenizer.initialize()
+                    self._tokenizer = tokenizer
+        return self._tokenizer
+
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        """Identifies what this segmenter returns, so saved terms from another version are not trusted."""
+        from importlib.metadata import version
+
+        parts = [str(SEGMENTER_VERSION), version("jieba"), _WORD.pattern, _CJK.pattern, " ".join(sorted(_STOP_EN)),
+                 " ".join(sorted(_STOP_ZH))]
+        return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:16]
 
     def terms(self, text: str) -> list[str]:
         cached = self._memo.get(text)
@@ -50,7 +83,7 @@ class Segmenter:
         for match in _WORD.finditer(text.lower()):
             word = match.group(0)
             if _CJK.match(word):
-                terms.extend(t for t in self._jieba.cut_for_search(word) if t.strip() and t not in _STOP_ZH)
+                terms.extend(t for t in self._jieba().cut_for_search(word) if t.strip() and t not in _STOP_ZH)
                 # Character bigrams as well: parents' wording and the entries' wording are often segmented
                 # differently (添加辅食 / 加辅食), and bigrams still overlap.
                 terms.extend(word[i:i + 2] for i in range(len(word) - 1) if word[i:i + 2] not in _STOP_ZH)

@@ -94,3 +94,13 @@ def test_serve_without_a_token_says_how_to_get_one():
     result = CliRunner().invoke(cli, ["serve"])
     assert result.exit_code == 1
     assert "BotFather" in result.output and "TELEGRAM_BOT_TOKEN" in result.output
+
+
+def test_ask_timings_mark_the_start_up_phases_on_stderr(runtime):
+    env = {"SPROUT_DATA_DIR": str(runtime.settings.data_dir), "SPROUT_DB_PATH": str(runtime.settings.db_path)}
+    result = CliRunner().invoke(cli, ["ask", "she had a seizure and is now sleepy", "--json", "--timings"], env=env)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["kind"] == "emergency"
+    marks = json.loads(result.stderr.strip().splitlines()[-1])
+    assert marks["command_started"] <= marks["runtime_built"] <= marks["answered"]
+    assert marks["model_load_s"] is None  # triage answered: the model was never needed

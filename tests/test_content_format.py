@@ -2,10 +2,12 @@
 
 import textwrap
 from datetime import date
+from pathlib import Path
 
 import pytest
+import yaml
 
-from knowledge.content import find_doses, load_entries, parse_entry
+from knowledge.content import find_doses, load_entries, parse_entry, parse_yaml, split_front_matter
 
 GOOD = textwrap.dedent("""\
     ---
@@ -93,6 +95,43 @@ def test_file_without_front_matter_is_an_error():
 def test_invalid_yaml_reports_its_line():
     entry, problems = parse_entry(GOOD.replace("topic: feeding", "topic: [feeding"), "x.md")
     assert entry is None and "not valid YAML" in problems[0].message
+    assert problems[0].line == 4
+
+
+def test_invalid_yaml_is_worded_as_pyyaml_words_it_even_with_libyaml():
+    _, problems = parse_entry(GOOD.replace("status: published", "status: published\n  bad: indent"), "x.md")
+    assert [(p.line, p.message) for p in problems] == [
+        (6, "front matter is not valid YAML: mapping values are not allowed here")]
+
+
+def test_dates_stay_text_with_the_fast_loader():
+    data, _ = parse_yaml("reviewed: 2026-11-20\nwhen: 2026-11-20 09:00:00\ncount: 3\n")
+    assert data == {"reviewed": "2026-11-20", "when": "2026-11-20 09:00:00", "count": 3}
+
+
+def test_the_fast_loader_is_libyaml_when_pyyaml_has_it():
+    from knowledge.content import _FastLoader
+
+    assert issubclass(_FastLoader, yaml.CSafeLoader) == yaml.__with_libyaml__
+
+
+def _shipped_yaml_documents() -> list[tuple[str, str]]:
+    root = Path(__file__).resolve().parent.parent / "content"
+    documents = [(str(path), split_front_matter(path.read_text(encoding="utf-8"))[0])
+                 for path in sorted((root / "guidance").glob("*/*.md"))]
+    for name in ("tips/tips.yaml", "milestones/milestones.yaml", "policies/leave.yaml", "regions.yaml"):
+        documents.append((name, (root / name).read_text(encoding="utf-8")))
+    return documents
+
+
+def test_fast_and_pure_loaders_agree_on_every_shipped_file_and_line():
+    from knowledge.content import _Loader, _compose_and_construct, _key_lines
+
+    for name, text in _shipped_yaml_documents():
+        fast_data, fast_node = parse_yaml(text)
+        pure_data, pure_node = _compose_and_construct(text, _Loader)
+        assert fast_data == pure_data, name
+        assert _key_lines(fast_node) == _key_lines(pure_node), name
 
 
 def test_duplicate_ids_are_reported(tmp_path):
