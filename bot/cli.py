@@ -172,11 +172,11 @@ def ask(ctx: click.Context, question: str | None, lang: str | None, age_months: 
             if not line.strip():
                 continue
             try:
-                item = json.loads(line)
-                if not isinstance(item, dict) or not isinstance(item.get("question"), str):
-                    raise ValueError("needs a 'question' string")
+                item = _jsonl_question(line)
             except ValueError as exc:
-                click.echo(json.dumps({"line": number, "error": f"bad input: {exc}"}))
+                item_id = _jsonl_id(line)
+                click.echo(json.dumps({"line": number, **({"id": item_id} if item_id is not None else {}),
+                                       "error": f"bad input: {exc}"}, ensure_ascii=False))
                 continue
             result = _ask_one(runtime, item["question"], item.get("lang"), item.get("age_months"), region)
             click.echo(json.dumps({"id": item.get("id"), **result}, ensure_ascii=False))
@@ -186,6 +186,27 @@ def ask(ctx: click.Context, question: str | None, lang: str | None, age_months: 
         _echo_json(result)
     else:
         click.echo(result["text"])
+
+
+def _jsonl_question(line: str) -> dict:
+    """One `ask --jsonl` input, checked as the single-question options are: a question, en or zh, 0-36 months."""
+    item = json.loads(line)
+    if not isinstance(item, dict) or not isinstance(item.get("question"), str) or not item["question"].strip():
+        raise ValueError("needs a non-empty 'question' string")
+    if item.get("lang") not in (None, "en", "zh"):
+        raise ValueError("'lang' must be \"en\" or \"zh\"")
+    age = item.get("age_months")
+    if age is not None and (isinstance(age, bool) or not isinstance(age, (int, float)) or not 0 <= age <= 36):
+        raise ValueError("'age_months' must be a number from 0 to 36")
+    return item
+
+
+def _jsonl_id(line: str):
+    try:
+        item = json.loads(line)
+    except ValueError:
+        return None
+    return item.get("id") if isinstance(item, dict) else None
 
 
 @cli.command()

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
-from collections import Counter
 import os
 import shutil
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
@@ -30,6 +31,8 @@ MANIFEST_VERSION = 1
 # (and load jieba's dictionary) before its first answer.
 TERMS_FILE = "terms.json"
 TERMS_VERSION = 1
+
+log = logging.getLogger(__name__)
 
 
 def text_id(entry_id: str, lang: str, kind: str, text: str) -> int:
@@ -286,11 +289,17 @@ class Snapshot:
     path: str
 
 
-def load_snapshot(index_dir: Path, db: sqlite_utils.Database, segmenter: keyword.Segmenter) -> Snapshot | None:
+def load_snapshot(index_dir: Path, db: sqlite_utils.Database, segmenter: keyword.Segmenter,
+                  model_id: str) -> Snapshot | None:
+    """The current build, or None when there is none or it was built for another model (its vectors would not be
+    comparable with the questions' and must be rebuilt, never used)."""
     current = index_dir / "current"
     try:
         target = current.resolve(strict=True)
         manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
+        if not manifest_matches(manifest, model_id):
+            log.warning("the index in %s was built for another model; run `sprout index build`", target)
+            return None
         dense = DenseIndex.load(target / "dense.faiss")
     except (FileNotFoundError, OSError, json.JSONDecodeError, RuntimeError):
         return None
@@ -318,18 +327,18 @@ def inverse_document_frequency(terms: dict[tuple[str, str], frozenset[str]]) -> 
 class LiveIndex:
     """Holds the snapshot readers use; `reload` builds a new one off to the side and swaps the reference."""
 
-    def __init__(self, index_dir: Path, db: sqlite_utils.Database, segmenter: keyword.Segmenter):
-        self.index_dir, self.db, self.segmenter = index_dir, db, segmenter
+    def __init__(self, index_dir: Path, db: sqlite_utils.Database, segmenter: keyword.Segmenter, model_id: str):
+        self.index_dir, self.db, self.segmenter, self.model_id = index_dir, db, segmenter, model_id
         self._snapshot: Snapshot | None = None
 
     @property
     def snapshot(self) -> Snapshot | None:
         if self._snapshot is None:
-            self._snapshot = load_snapshot(self.index_dir, self.db, self.segmenter)
+            self._snapshot = load_snapshot(self.index_dir, self.db, self.segmenter, self.model_id)
         return self._snapshot
 
     def reload(self) -> Snapshot | None:
-        fresh = load_snapshot(self.index_dir, self.db, self.segmenter)
+        fresh = load_snapshot(self.index_dir, self.db, self.segmenter, self.model_id)
         if fresh is not None:
             self._snapshot = fresh
         return self._snapshot
