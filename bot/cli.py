@@ -134,15 +134,7 @@ def index_build(ctx: click.Context, quiet: bool, as_json: bool) -> None:
 
 
 def _ask_one(runtime, question: str, lang: str | None, age: float | None, region: str | None) -> dict:
-    from .features.ask import render_result
-
-    result = runtime.answerer.answer(question, lang, age, log_question=True)
-    body = None
-    if result.entry_id:
-        body = runtime.live.snapshot.entries[result.entry_id].text(result.lang).body
-    result.text = render_result(runtime.renderer, result, runtime.kb.regions.get(region or runtime.settings.region),
-                                body)
-    return result.as_dict()
+    return runtime.answerer.answer(question, lang, age, log_question=True, region=region).as_dict()
 
 
 @cli.command()

@@ -24,6 +24,7 @@ from retrieval.search import Retriever
 from knowledge.clock import Clock, utc_now
 
 from .engine import Engine
+from .features.ask import result_renderer
 from .render import Renderer
 
 
@@ -111,7 +112,7 @@ def build_runtime(settings: Settings, clock: Clock = utc_now,
     model = LazyModel(embedder_factory or (lambda: load_embedder(settings.model)))
     live = LiveIndex(settings.index_dir, db, segmenter, model_key(settings.model))
     retriever = Retriever(live, db, model, segmenter)
-    answerer = Answerer(triage, retriever, db, clock)
+    answerer = Answerer(triage, retriever, db, clock, render=result_renderer(renderer, kb.regions, settings.region))
     builder = IndexBuilder(db, settings.index_dir, model_key(settings.model), model, segmenter)
     engine = Engine(settings, db, kb, renderer, clock)
     runtime = Runtime(settings, db, kb, renderer, triage, segmenter, model, live, retriever, answerer, builder,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import sqlite_utils
 
@@ -37,39 +37,50 @@ class Result:
     age_months: float | None = None
     degraded: bool = False     # retrieval was unavailable; triage still ran
     question_id: int | None = None
-    text: str = ""             # the rendered reply, filled by the renderer
+    text: str = ""             # the rendered reply (when the answerer was given a renderer)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
+# (result, the answered entry's body in the reply language or None, the user's region code) -> reply text
+RenderResult = Callable[[Result, "str | None", "str | None"], str]
+
+
 class Answerer:
+    """message -> triage -> retrieval -> rendering: every front end asks here and gets the whole result."""
+
     def __init__(self, triage: Triage, retriever: Retriever | None, db: sqlite_utils.Database | None,
-                 clock: Clock = utc_now):
-        self.triage, self.retriever, self.db, self.clock = triage, retriever, db, clock
+                 clock: Clock = utc_now, render: RenderResult | None = None):
+        self.triage, self.retriever, self.db, self.clock, self.render = triage, retriever, db, clock, render
 
     def answer(self, question: str, lang: str | None = None, age_months: float | None = None,
-               user_id: int | None = None, mode: str = "hybrid", log_question: bool = True) -> Result:
+               user_id: int | None = None, mode: str = "hybrid", log_question: bool = True,
+               region: str | None = None) -> Result:
         question_lang = detect_language(question)
         reply_lang = lang or question_lang
         checked: TriageResult = self.triage.check(question, age_months)
         age = checked.age_months if checked.age_months is not None else age_months
+        body = None
         if checked.kind in TRIAGE_KINDS:
             result = Result(checked.kind, reply_lang, question_lang, signs=list(checked.signs),
                             hypothetical=checked.hypothetical, age_months=age)
             self.record(result, "", user_id, log_question)
-            return result
-        try:
-            if self.retriever is None:
-                raise RuntimeError("retrieval is not available")
-            outcome = self.retriever.search(question, question_lang, age, mode=mode)
-        except Exception:  # a broken index or model must not stop the reply; triage already ran
-            log.exception("retrieval failed")
-            result = Result("no_answer", reply_lang, question_lang, age_months=age, degraded=True)
+        else:
+            try:
+                if self.retriever is None:
+                    raise RuntimeError("retrieval is not available")
+                outcome = self.retriever.search(question, question_lang, age, mode=mode)
+            except Exception:  # a broken index or model must not stop the reply; triage already ran
+                log.exception("retrieval failed")
+                result = Result("no_answer", reply_lang, question_lang, age_months=age, degraded=True)
+            else:
+                result = self._from_outcome(outcome, reply_lang, question_lang, age)
+                if outcome.best is not None and result.kind == "answer":
+                    body = outcome.best.entry.text(reply_lang).body
             self.record(result, question, user_id, log_question)
-            return result
-        result = self._from_outcome(outcome, reply_lang, question_lang, age)
-        self.record(result, question, user_id, log_question)
+        if self.render is not None:
+            result.text = self.render(result, body, region)
         return result
 
     def _from_outcome(self, outcome: SearchOutcome, lang: str, question_lang: str, age: float | None) -> Result:

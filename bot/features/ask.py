@@ -21,6 +21,16 @@ def render_result(renderer: Renderer, result: Result, region: dict, body: str | 
     return renderer.render(f"triage_{result.kind}", result.lang, result=result, region=region)
 
 
+def result_renderer(renderer: Renderer, regions: dict[str, dict], default_region: str):
+    """The rendering step the answerer runs last, with the emergency numbers of the user's region."""
+
+    def render(result: Result, body: str | None, region: str | None) -> str:
+        return render_result(renderer, result, regions.get(region or default_region) or regions[default_region],
+                             body)
+
+    return render
+
+
 def youngest_age(turn: Turn) -> float | None:
     """The youngest registered child's age: the safe choice for triage thresholds when the message gives none."""
     if turn.user.consent_version != CONSENT_VERSION:
@@ -38,17 +48,17 @@ class Ask:
 
     def on_text(self, turn: Turn) -> list[Reply]:
         """Free text: triage first, then the knowledge base."""
-        result = self.answerer.answer(turn.incoming.text, turn.lang, youngest_age(turn), user_id=turn.user.id)
+        result = self.answerer.answer(turn.incoming.text, turn.lang, youngest_age(turn), user_id=turn.user.id,
+                                      region=turn.user.region)
         return [self.reply_for(turn, result)]
 
     def reply_for(self, turn: Turn, result: Result) -> Reply:
         engine = turn.engine
         region = engine.kb.regions.get(turn.user.region)
-        body = None
-        if result.kind == "answer":
-            entry = self._entry(turn, result.entry_id)
-            body = entry.text(turn.lang).body if entry else ""
-        text = render_result(engine.renderer, result, region, body)
+        text = result.text
+        if not text:  # a result built here (a related-entry button), not by the answerer
+            entry = self._entry(turn, result.entry_id) if result.kind == "answer" else None
+            text = render_result(engine.renderer, result, region, entry.text(turn.lang).body if entry else None)
         rows: list[list[Button]] = [[Button(r["title"][:60], f"ask:{r['id']}")] for r in result.related]
         if result.kind == "answer" and result.question_id is not None:
             rows.append([Button(turn.t("feedback.yes"), f"fb:{result.question_id}:1"),
