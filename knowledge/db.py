@@ -28,6 +28,8 @@ def open_database(path: Path | str, migrate_now: bool = True) -> sqlite_utils.Da
     # Planning and imports touch large indexes; a bigger page cache (in KiB when negative) keeps them in memory.
     conn.execute("PRAGMA cache_size = -131072")
     conn.execute("PRAGMA temp_store = MEMORY")
+    # Temp tables (the tips planner's scratch tables hold a row per due child) have a cache of their own.
+    conn.execute("PRAGMA temp.cache_size = -131072")
     db = sqlite_utils.Database(conn)
     if migrate_now:
         migrate(db)
