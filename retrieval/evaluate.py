@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import json
+import random
 from collections import defaultdict
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterable
 
+import numpy as np
+
 from .answer import TRIAGE_KINDS, Answerer
 from .search import Calibration, Retriever, detect_language
+
+ESCALATIONS = ("emergency", "urgent", "crisis", "safeguarding")
+NEVER = 1.01  # a known_min no question reaches: `known` alone never answers
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -45,7 +51,7 @@ def evaluate_retrieval(answerer: Answerer, items: list[dict[str, Any]], mode: st
         answerable = item.get("expected") != "no_answer"
         rank = next((i for i, entry_id in enumerate(ranked) if entry_id in expected), None) if answerable else None
         # A red flag sent to emergency or same-day advice is the safe answer, not an abstention.
-        escalated = result.kind in ("emergency", "urgent", "crisis", "safeguarding")
+        escalated = result.kind in ESCALATIONS
         rows.append({"id": item.get("id"), "lang": lang, "answerable": answerable and not escalated, "rank": rank,
                      "escalated": escalated, "has_expected": answerable, "abstained": result.kind != "answer", "kind": result.kind,
                      "answered_id": result.entry_id, "correct_answer": result.entry_id in expected})
@@ -76,46 +82,147 @@ def _retrieval_metrics(rows: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def calibrate(answerer: Answerer, items: list[dict[str, Any]], max_wrong_abstentions: float = 0.05) -> dict[str, Any]:
-    """Search the thresholds that keep wrong abstentions at or under 5% while maximising abstention recall.
-    Messages triage escalates or refuses never reach the thresholds, so they are left out."""
+def calibration_outcomes(answerer: Answerer, items: list[dict[str, Any]], lang: str) -> dict[str, Any]:
+    """What the thresholds are chosen from, for one language: the signals of each question's best entry, and how
+    many questions triage already settles (a refusal of an answerable question counts as a wrong abstention,
+    a refusal of a must-not-answer question as a correct one; escalations count as neither)."""
     retriever: Retriever = answerer.retriever
-    base = retriever.calibration
+    signals, refused_answerable, refused_unanswerable = [], 0, 0
+    for item in items:
+        if (item.get("lang") or detect_language(item["question"])) != lang:
+            continue
+        answerable = item.get("expected") != "no_answer"
+        checked = answerer.triage.check(item["question"], item.get("age_months"))
+        if checked.kind in ESCALATIONS:
+            continue
+        if checked.kind in TRIAGE_KINDS:
+            refused_answerable += answerable
+            refused_unanswerable += not answerable
+            continue
+        outcome = retriever.search(item["question"], lang, checked.age_months, limit=1)
+        best = outcome.best
+        signals.append((answerable, best.dense if best else 0.0, best.coverage if best else 0.0, outcome.known,
+                        len(outcome.terms)))
+    return {"signals": signals, "refused_answerable": refused_answerable,
+            "refused_unanswerable": refused_unanswerable}
+
+
+def fit_thresholds(signals: list[tuple], base: Calibration, lang: str, budget: int) -> dict[str, Any] | None:
+    """The (coverage_weight, match_min, known_min) that abstain on the most must-not-answer questions with at most
+    `budget` answerable questions abstained (then the fewest answerable ones abstained)."""
+    if not signals:
+        return None
+    answerable = np.array([s[0] for s in signals], dtype=bool)
+    dense = np.array([s[1] for s in signals]) * base.dense_weight.get(lang, 1.0)
+    enough = np.array([s[4] for s in signals]) >= base.min_terms
+    coverage = np.where(enough, np.array([s[2] for s in signals]), 0.0)
+    known = np.where(enough, np.array([s[3] for s in signals]), -1.0)
+    match_grid = np.round(np.arange(0.0, 1.5, 0.01), 2)
+    if base.dense_weight.get(lang, 1.0) == 0:
+        # Keywords alone: the coverage weight only rescales match_min, and a question made of words the entries
+        # use may answer on a weak match (parents' wording rarely repeats an entry's).
+        weights, known_grid = [1.0], np.append(np.round(np.arange(0.3, 1.0001, 0.02), 2), NEVER)
+    else:
+        # Where the model judges meaning it decides: familiar words with a poor match ("diet pills while
+        # breastfeeding") are no reason to answer.
+        weights, known_grid = [round(float(w), 2) for w in np.arange(0.0, 1.01, 0.1)], np.array([NEVER])
+    by_known = known[None, :] >= known_grid[:, None]                                   # (K, n)
+    scores: dict[float, tuple] = {}
+    for weight in weights:
+        by_match = (dense + weight * coverage)[None, :] >= match_grid[:, None]         # (M, n)
+        answered = by_match[:, None, :] | by_known[None, :, :]                        # (M, K, n)
+        wrong = (~answered & answerable).sum(axis=2)
+        caught = (~answered & ~answerable).sum(axis=2)
+        # Most must-not-answer questions abstained first, then fewest answerable ones.
+        scores[weight] = (np.where(wrong <= budget, caught * (len(signals) + 1) - wrong, -1), caught, wrong)
+    top = max(int(score.max()) for score, _, _ in scores.values())
+    if top < 0:
+        return None
+    # Many thresholds do equally well on these questions. Take the weight with the widest range of them, and the
+    # middle of that range: a threshold a hair from one dev question flips on the next question like it.
+    weight = max(scores, key=lambda w: (int((scores[w][0] == top).sum()), -w))
+    score, caught, wrong = scores[weight]
+    cells = sorted(zip(*np.nonzero(score == top)))
+    m = cells[len(cells) // 2][0]
+    ks = [k for mm, k in cells if mm == m]
+    k = ks[len(ks) // 2]
+    return {"coverage_weight": float(weight), "match_min": float(match_grid[m]), "known_min": float(known_grid[k]),
+            "caught": int(caught[m, k]), "wrong": int(wrong[m, k])}
+
+
+def _answered(signals: list[tuple], base: Calibration, lang: str, found: dict[str, Any]) -> list[bool]:
+    out = []
+    for _, dense, coverage, known, n_terms in signals:
+        enough = n_terms >= base.min_terms
+        match = base.dense_weight.get(lang, 1.0) * dense + found["coverage_weight"] * (coverage if enough else 0.0)
+        out.append(match >= found["match_min"] or (enough and known >= found["known_min"]))
+    return out
+
+
+def _budget(answerable: int, refused_answerable: int, max_wrong_abstentions: float) -> int:
+    return int(max_wrong_abstentions * answerable + 1e-9) - refused_answerable
+
+
+def cross_validate(data: dict[str, Any], base: Calibration, lang: str, max_wrong_abstentions: float = 0.05,
+                   folds: int = 5, repeats: int = 5) -> dict[str, Any] | None:
+    """Thresholds chosen on 4/5 of the questions and measured on the other 1/5 (stratified, `repeats` shuffles):
+    the figures to expect on new questions, unlike the dev-set ones the thresholds were fitted to."""
+    signals = data["signals"]
+    positives = [i for i, s in enumerate(signals) if s[0]]
+    negatives = [i for i, s in enumerate(signals) if not s[0]]
+    if len(positives) < folds or len(negatives) < folds:
+        return None
+    answerable = len(positives) + data["refused_answerable"]
+    must_abstain = len(negatives) + data["refused_unanswerable"]
+    wrong_total = caught_total = 0
+    for repeat in range(repeats):
+        rng = random.Random(repeat)
+        pos, neg = positives[:], negatives[:]
+        rng.shuffle(pos)
+        rng.shuffle(neg)
+        for fold in range(folds):
+            held = set(pos[fold::folds] + neg[fold::folds])
+            train = [s for i, s in enumerate(signals) if i not in held]
+            train_answerable = sum(1 for s in train if s[0]) + data["refused_answerable"]
+            found = fit_thresholds(train, base, lang,
+                                   _budget(train_answerable, data["refused_answerable"], max_wrong_abstentions))
+            test = [signals[i] for i in sorted(held)]
+            answered = _answered(test, base, lang, found) if found else [False] * len(test)
+            wrong_total += sum(1 for s, a in zip(test, answered) if s[0] and not a)
+            caught_total += sum(1 for s, a in zip(test, answered) if not s[0] and not a)
+    # Held-out counts summed over the folds cover every question once per repeat; triage's share is added back.
+    return {"folds": folds, "repeats": repeats,
+            "abstention_recall": round((caught_total / repeats + data["refused_unanswerable"]) / must_abstain, 4),
+            "wrongly_abstained": round((wrong_total / repeats + data["refused_answerable"]) / answerable, 4)}
+
+
+def calibrate(answerer: Answerer, items: list[dict[str, Any]], max_wrong_abstentions: float = 0.05,
+              cross_validation: bool = True) -> dict[str, Any]:
+    """Per language, the thresholds that keep wrong abstentions at or under 5% of the answerable questions while
+    abstaining on as many must-not-answer questions as possible; with the figures they reach on these questions
+    and, cross-validated, on questions they were not fitted to."""
+    base = answerer.retriever.calibration
     best: dict[str, Any] = {}
     for lang in ("en", "zh"):
-        outcomes = []
-        for item in items:
-            if (item.get("lang") or detect_language(item["question"])) != lang:
-                continue
-            checked = answerer.triage.check(item["question"], item.get("age_months"))
-            if checked.kind in TRIAGE_KINDS:
-                continue
-            top = retriever.search(item["question"], lang, checked.age_months, limit=1)
-            outcomes.append((item.get("expected") != "no_answer", top.best.dense if top.best else 0.0,
-                             top.best.coverage if top.best else 0.0, len(top.terms)))
-        answerable = sum(1 for o in outcomes if o[0])
-        unanswerable = len(outcomes) - answerable
+        data = calibration_outcomes(answerer, items, lang)
+        signals = data["signals"]
+        answerable = sum(1 for s in signals if s[0]) + data["refused_answerable"]
+        must_abstain = sum(1 for s in signals if not s[0]) + data["refused_unanswerable"]
         if not answerable:
             continue
-        candidates = []
-        dense_grid = [x / 100 for x in range(30, 100, 2)] + [1.01]  # 1.01: the dense score alone never answers
-        for dense_min in dense_grid:
-            for coverage_min in [x / 40 for x in range(4, 41)]:
-                for floor in [x / 20 for x in range(0, 13)]:
-                    wrong = caught = 0
-                    for ok, dense, coverage, n_terms in outcomes:
-                        answered = dense >= dense_min or (n_terms >= base.min_terms and coverage >= coverage_min
-                                                          and dense >= floor)
-                        wrong += ok and not answered
-                        caught += (not ok) and not answered
-                    if wrong / answerable <= max_wrong_abstentions:
-                        candidates.append((caught / unanswerable if unanswerable else 0.0, -wrong, dense_min,
-                                           coverage_min, floor))
-        if candidates:
-            recall, neg_wrong, dense_min, coverage_min, floor = max(candidates)
-            best[lang] = {"dense_min": dense_min, "coverage_min": coverage_min, "coverage_dense_floor": floor,
-                          "abstention_recall": round(recall, 4), "wrong_abstentions": -neg_wrong,
-                          "answerable": answerable, "must_abstain": unanswerable}
+        found = fit_thresholds(signals, base, lang,
+                               _budget(answerable, data["refused_answerable"], max_wrong_abstentions))
+        if found is None:
+            continue
+        best[lang] = {
+            "coverage_weight": found["coverage_weight"], "match_min": found["match_min"],
+            "known_min": found["known_min"],
+            "abstention_recall": _ratio(found["caught"] + data["refused_unanswerable"], must_abstain),
+            "wrongly_abstained": _ratio(found["wrong"] + data["refused_answerable"], answerable),
+            "answerable": answerable, "must_abstain": must_abstain,
+        }
+        if cross_validation:
+            best[lang]["cross_validated"] = cross_validate(data, base, lang, max_wrong_abstentions)
     return best
 
 
@@ -155,13 +262,14 @@ def evaluate_triage(triage, items: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def with_thresholds(calibration: Calibration, found: dict[str, Any]) -> Calibration:
-    dense = dict(calibration.dense_min)
-    coverage = dict(calibration.coverage_min)
-    floor = dict(calibration.coverage_dense_floor)
-    for lang, values in found.items():
-        dense[lang], coverage[lang] = values["dense_min"], values["coverage_min"]
-        floor[lang] = values["coverage_dense_floor"]
-    return replace(calibration, dense_min=dense, coverage_min=coverage, coverage_dense_floor=floor)
+    """`calibration` with the thresholds `calibrate` found (per language) in place of its own."""
+    changes = {}
+    for name in ("coverage_weight", "match_min", "known_min"):
+        values = dict(getattr(calibration, name))
+        for lang, chosen in found.items():
+            values[lang] = chosen[name]
+        changes[name] = values
+    return replace(calibration, **changes)
 
 
 def load_eval_files(paths: Iterable[Path]) -> list[dict[str, Any]]:

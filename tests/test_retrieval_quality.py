@@ -1,0 +1,161 @@
+"""Retrieval quality on the development set (content/eval/retrieval/*.jsonl) with the real model and index, the
+calibration that chooses when not to answer, and the signals it rests on (issue #4 targets)."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from knowledge.settings import Settings
+from retrieval.evaluate import calibrate, cross_validate, evaluate_retrieval, fit_thresholds, load_eval_files
+from retrieval.search import Calibration, question_words, stem
+
+from conftest import CONTENT_DIR
+
+DEV_SET = sorted((CONTENT_DIR / "eval" / "retrieval").glob("*.jsonl"))
+# hit@3 and the abstention budget are issue #4's targets (met). Abstention recall is short of its 0.9 target
+# (English 0.83, Chinese 0.87 on the dev set; 0.76 and 0.79 cross-validated): these floors only keep it from
+# sliding back.
+HIT_AT_3 = {"en": 0.90, "zh": 0.85}
+MAX_WRONGLY_ABSTAINED = 0.05
+RECALL_FLOOR = {"en": 0.82, "zh": 0.86}
+
+
+@pytest.fixture(scope="module")
+def dev(tmp_path_factory, built_index, shared_model, shared_parts):
+    """A runtime on a private copy of the session's index of the shipped content, and the dev-set questions."""
+    from bot.wiring import build_runtime
+
+    base = tmp_path_factory.mktemp("quality")
+    for item in built_index.iterdir():
+        if item.name.startswith("sprout.db-"):
+            continue
+        if item.is_dir():
+            shutil.copytree(item, base / item.name, symlinks=True)
+        else:
+            shutil.copy2(item, base / item.name)
+    settings = Settings(data_dir=base, db_path=base / "sprout.db", content_dir=CONTENT_DIR)
+    runtime = build_runtime(settings, embedder_factory=lambda: shared_model, shared=shared_parts)
+    yield runtime, load_eval_files(DEV_SET)
+    runtime.db.conn.close()
+
+
+@pytest.fixture(scope="module")
+def report(dev):
+    runtime, items = dev
+    return evaluate_retrieval(runtime.answerer, items, "hybrid")
+
+
+# The targets
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_expected_entry_is_in_the_top_3_often_enough(report, lang):
+    assert report[lang]["hit@3"] >= HIT_AT_3[lang], report["misses"]
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_at_most_5_percent_of_answerable_questions_get_no_answer(report, lang):
+    assert report[lang]["wrongly_abstained"] <= MAX_WRONGLY_ABSTAINED, report["wrong_abstentions"]
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_must_not_answer_questions_are_abstained_at_least_as_often_as_today(report, lang):
+    assert report[lang]["abstention_recall"] >= RECALL_FLOOR[lang], report["wrong_answers"]
+
+
+def test_the_shipped_thresholds_are_the_ones_calibration_finds_on_the_dev_set(dev):
+    runtime, items = dev
+    found = calibrate(runtime.answerer, items, cross_validation=False)
+    shipped = Calibration()
+    for lang in ("en", "zh"):
+        chosen = {name: found[lang][name] for name in ("coverage_weight", "match_min", "known_min")}
+        assert chosen == {name: getattr(shipped, name)[lang] for name in chosen}, (
+            f"run `sprout eval content/eval/retrieval/*.jsonl --calibrate` and copy the {lang} thresholds into "
+            "retrieval/search.py Calibration")
+
+
+# Ranking
+
+def test_a_clear_dense_winner_the_keywords_miss_stays_near_the_top(dev):
+    runtime, _ = dev
+    outcome = runtime.retriever.search("does the law give me time during the workday to breastfeed my 8 month old")
+    assert "work-nursing-breaks-at-work" in [c.entry.id for c in outcome.candidates[:3]]
+    nursing = next(c for c in outcome.candidates if c.entry.id == "work-nursing-breaks-at-work")
+    assert nursing.keyword_rank is None or nursing.keyword_rank > 10
+
+
+# The signals
+
+def test_a_chinese_question_about_something_no_entry_covers_is_mostly_unknown(dev):
+    runtime, _ = dev
+    covered = runtime.retriever.search("宝宝几个月可以添加辅食", "zh")
+    uncovered = runtime.retriever.search("刚出生的宝宝怎么上户口，要带哪些材料去派出所", "zh")
+    assert covered.known == 1.0 and covered.confident
+    assert uncovered.known < Calibration().known_min["zh"] and not uncovered.confident
+
+
+def test_english_words_the_entries_use_do_not_answer_a_question_the_entries_match_poorly(dev):
+    runtime, _ = dev
+    outcome = runtime.retriever.search("i just had a baby, how do i lose 10 kg fast while breastfeeding, "
+                                       "can i take diet pills")
+    assert outcome.known > 0.9 and not outcome.confident
+
+
+def test_chinese_question_words_leave_out_bigrams_across_words(shared_parts):
+    question = "宝宝取名有什么讲究吗，帮我们起个好听又好写的名字"
+    words = question_words(shared_parts.segmenter.terms(question), question, "zh")
+    assert {"取名", "讲究", "名字"} <= set(words)
+    assert not {"宝取", "名有", "究吗"} & set(words)
+
+
+def test_chinese_question_words_keep_the_longest_of_nested_words(shared_parts):
+    question = "刚出生的宝宝怎么上户口"
+    words = question_words(shared_parts.segmenter.terms(question), question, "zh")
+    assert "刚出生" in words and "出生" not in words
+
+
+def test_english_question_words_are_its_terms(shared_parts):
+    question = "my toddler bites at nursery"
+    terms = shared_parts.segmenter.terms(question)
+    assert question_words(terms, question, "en") == list(dict.fromkeys(terms))
+
+
+@pytest.mark.parametrize("word, expected", [
+    ("wakings", "waking"), ("sons", "son"), ("daughter's", "daughter"), ("nappies", "nappy"),
+    ("bottles", "bottle"), ("teething", "teeth"), ("bruised", "bruis"), ("dress", "dress"), ("is", "is"),
+    ("宝宝", "宝宝"), ("b12", "b12"),
+])
+def test_english_terms_are_stemmed_lightly_and_other_terms_are_left_alone(word, expected):
+    assert stem(word) == expected
+
+
+# Calibration
+
+def _signals(answerable_coverage, unanswerable_coverage):
+    """(answerable, dense, coverage, known, n_terms) as `calibration_outcomes` returns them, keywords only."""
+    return ([(True, 0.0, c, 0.0, 5) for c in answerable_coverage]
+            + [(False, 0.0, c, 0.0, 5) for c in unanswerable_coverage])
+
+
+def test_calibration_abstains_on_the_most_it_can_within_the_budget():
+    signals = _signals([0.3, 0.4, 0.5, 0.6, 0.05], [0.1, 0.2, 0.35])
+    zh = Calibration()
+    strict = fit_thresholds(signals, zh, "zh", budget=0)
+    assert (strict["caught"], strict["wrong"]) == (0, 0) and strict["match_min"] <= 0.05
+    one_wrong = fit_thresholds(signals, zh, "zh", budget=1)
+    assert (one_wrong["caught"], one_wrong["wrong"]) == (2, 1) and 0.2 < one_wrong["match_min"] <= 0.3
+
+
+def test_calibration_with_a_dense_score_never_answers_on_familiar_words_alone():
+    signals = [(True, 0.8, 0.5, 1.0, 5)] * 20 + [(False, 0.3, 0.1, 1.0, 5)] * 5
+    found = fit_thresholds(signals, Calibration(), "en", budget=1)
+    assert found["known_min"] > 1.0 and found["caught"] == 5 and found["wrong"] == 0
+
+
+def test_cross_validation_measures_thresholds_on_questions_they_were_not_fitted_to():
+    signals = _signals([0.3 + 0.01 * i for i in range(40)], [0.1 + 0.01 * i for i in range(10)])
+    data = {"signals": signals, "refused_answerable": 0, "refused_unanswerable": 0}
+    result = cross_validate(data, Calibration(), "zh")
+    assert result["abstention_recall"] == 1.0 and result["wrongly_abstained"] == 0.0
+    assert cross_validate({**data, "signals": signals[:42]}, Calibration(), "zh") is None  # 2 negatives < 5 folds
