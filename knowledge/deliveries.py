@@ -261,10 +261,10 @@ CHANGE_MARGIN = timedelta(minutes=10)
 # Scratch tables of one planning pass (temp: private to the connection, in memory, emptied after each pass).
 _PLAN_TABLES = (
     "create temp table if not exists plan_slots (weekday integer, hour integer, timezone text, slot_at text, "
-    "local_day text, due integer, primary key (weekday, hour, timezone))",
+    "local_day text, due integer, primary key (weekday, hour, timezone)) without rowid",
     "create temp table if not exists plan_late (child_id integer primary key, due_at text, local_day text)",
     "create temp table if not exists plan_combo (birth_date text, premature integer, local_day text, tip_id text, "
-    "checkin integer, finished integer, primary key (birth_date, premature, local_day))",
+    "checkin integer, finished integer, primary key (birth_date, premature, local_day)) without rowid",
     "create temp table if not exists plan_rows (child_id integer primary key, user_id integer, due_at text, "
     "tip_id text, checkin integer, finished integer)",
 )
