@@ -113,9 +113,11 @@ def bench_cold_start(settings: Settings, runs: int = 3) -> dict[str, Any]:
         "cold_start_to_first_answer_s": round(seconds, 3),
         "runs_s": [round(sample[0], 3) for sample in samples],
         "ok": all(d.returncode == 0 and '"kind"' in d.stdout for _, d, _ in samples),
-        # The largest child this benchmark process has waited for so far: the `ask` runs (no earlier section spawns).
-        "peak_rss_mb_ask_process": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
     }
+    # Each `ask` reports its own peak (RUSAGE_CHILDREN would count the pages a child shares with this big
+    # process between fork and exec).
+    peaks = [m.get("peak_rss_mb") for m in (_timing_marks(d.stderr) for _, d, _ in samples) if m]
+    out["peak_rss_mb_ask_process"] = max((p for p in peaks if p is not None), default=None)
     marks = _timing_marks(done.stderr)
     if marks:
         model = marks.get("model_load_s") or 0.0
