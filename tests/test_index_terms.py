@@ -69,11 +69,7 @@ def test_a_new_segmenter_version_changes_the_fingerprint(monkeypatch, runtime):
 
 
 def test_an_entry_edited_since_the_build_gets_terms_from_its_new_text(runtime):
-    store = EntryStore(runtime.db)
-    entry = store.published()[0]
-    texts = dict(entry.texts)
-    texts["en"] = replace(texts["en"], body=texts["en"].body + "\n\nZebrafinch paragraph added after the build.")
-    store.save(replace(entry, texts=texts), "tester", "edit")
+    entry = append_to_first_entry(runtime, "Zebrafinch paragraph added after the build.")
 
     snapshot = runtime.live.reload()  # the index was not rebuilt: its saved terms are for the old text
     assert "zebrafinch" in snapshot.terms[(entry.id, "en")]
@@ -89,18 +85,14 @@ def test_an_unchanged_refresh_keeps_the_current_build(runtime):
 
 
 def test_a_rebuild_saves_terms_for_the_changed_text_and_keeps_the_others(runtime):
-    store = EntryStore(runtime.db)
-    entry = store.published()[0]
-    texts = dict(entry.texts)
-    texts["en"] = replace(texts["en"], body=texts["en"].body + "\n\nZebrafinch paragraph.")
-    store.save(replace(entry, texts=texts), "tester", "edit")
+    entry = append_to_first_entry(runtime, "Zebrafinch paragraph.")
     before = read_terms(current_build(runtime), runtime.segmenter)
 
     report = runtime.builder.build()
     assert report.changed == [entry.id] and report.path == str(current_build(runtime))
     after = read_terms(current_build(runtime), runtime.segmenter)
     assert len(set(after) - set(before)) == 1
-    assert runtime.live.reload().terms == fresh_terms(store.published())
+    assert runtime.live.reload().terms == fresh_terms(EntryStore(runtime.db).published())
 
 
 def test_an_english_question_does_not_load_jieba(runtime, shared_model, shared_parts, clock):
@@ -117,3 +109,13 @@ def test_an_english_question_does_not_load_jieba(runtime, shared_model, shared_p
         assert segmenter.jieba_loaded
     finally:
         fresh.db.conn.close()
+
+
+def append_to_first_entry(runtime, paragraph: str):
+    """Edit the first published entry's English body in the database, as a curator would."""
+    store = EntryStore(runtime.db)
+    entry = store.published()[0]
+    texts = dict(entry.texts)
+    texts["en"] = replace(texts["en"], body=texts["en"].body + "\n\n" + paragraph)
+    store.save(replace(entry, texts=texts), "tester", "edit")
+    return entry
