@@ -165,10 +165,12 @@ def ask(ctx: click.Context, question: str | None, lang: str | None, age_months: 
         for number, line in enumerate(sys.stdin, 1):
             if not line.strip():
                 continue
+            item = None
             try:
-                item = _jsonl_question(line)
+                item = json.loads(line)
+                _check_jsonl_question(item)
             except ValueError as exc:
-                item_id = _jsonl_id(line)
+                item_id = item.get("id") if isinstance(item, dict) else None
                 click.echo(json.dumps({"line": number, **({"id": item_id} if item_id is not None else {}),
                                        "error": f"bad input: {exc}"}, ensure_ascii=False))
                 continue
@@ -182,9 +184,8 @@ def ask(ctx: click.Context, question: str | None, lang: str | None, age_months: 
         click.echo(result["text"])
 
 
-def _jsonl_question(line: str) -> dict:
+def _check_jsonl_question(item) -> None:
     """One `ask --jsonl` input, checked as the single-question options are: a question, en or zh, 0-36 months."""
-    item = json.loads(line)
     if not isinstance(item, dict) or not isinstance(item.get("question"), str) or not item["question"].strip():
         raise ValueError("needs a non-empty 'question' string")
     if item.get("lang") not in (None, "en", "zh"):
@@ -192,15 +193,6 @@ def _jsonl_question(line: str) -> dict:
     age = item.get("age_months")
     if age is not None and (isinstance(age, bool) or not isinstance(age, (int, float)) or not 0 <= age <= 36):
         raise ValueError("'age_months' must be a number from 0 to 36")
-    return item
-
-
-def _jsonl_id(line: str):
-    try:
-        item = json.loads(line)
-    except ValueError:
-        return None
-    return item.get("id") if isinstance(item, dict) else None
 
 
 @cli.command()

@@ -135,14 +135,12 @@ class Ledger:
                   "join plan_combo p on p.birth_date = c.birth_date and p.premature = c.weeks_premature "
                   "and p.local_day = coalesce(l.local_day, g.local_day) where {status} = 'active' and "
                   "s.weekday = g.weekday and s.hour = g.hour and s.timezone = g.timezone and u.active = 1 and ")
-        if sum(slot[-1] for slot in slots) * 4 > len(slots):
-            self.db.execute(select.format(tables="subscriptions s cross join plan_slots g", status="+s.status")
-                            + "g.due = 1")
-        else:
-            self.db.execute(select.format(tables="plan_slots g cross join subscriptions s", status="s.status")
-                            + "g.due = 1")
+        scan = "subscriptions s cross join plan_slots g"
+        mostly_due = sum(slot[-1] for slot in slots) * 4 > len(slots)
+        by_slot = (scan, "+s.status") if mostly_due else ("plan_slots g cross join subscriptions s", "s.status")
+        self.db.execute(select.format(tables=by_slot[0], status=by_slot[1]) + "g.due = 1")
         if watermark:
-            self.db.execute(select.format(tables="subscriptions s cross join plan_slots g", status="+s.status")
+            self.db.execute(select.format(tables=scan, status="+s.status")
                             + "s.updated_at > :changed and s.updated_at <= :now", params)
         subscriptions = self.db.execute("select count(*) from plan_rows").fetchone()[0]
         if not subscriptions:

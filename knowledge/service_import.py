@@ -116,6 +116,17 @@ def _number(value: Any, name: str, errors: list[str]) -> float | None:
     return number
 
 
+def _ordered_whole(raw: dict[str, Any], smaller: str, larger: str, high: int,
+                   errors: list[str]) -> tuple[int | None, int | None]:
+    """Two whole numbers from 0 to `high` where the first may not exceed the second (a range, or vacancies and
+    capacity)."""
+    low_value = _whole(raw.get(smaller), smaller, 0, high, errors)
+    high_value = _whole(raw.get(larger), larger, 0, high, errors)
+    if low_value is not None and high_value is not None and low_value > high_value:
+        errors.append(f"{smaller} {low_value} is more than {larger} {high_value}")
+    return low_value, high_value
+
+
 def _whole(value: Any, name: str, low: int, high: int, errors: list[str]) -> int | None:
     number = _number(value, name, errors)
     if number is None:
@@ -207,23 +218,10 @@ def validate_record(raw: dict[str, Any], today: date, hours_seen: dict[str, str 
         errors.append("coordinates 0,0 are a missing location, not a place")
     clean["lat"], clean["lon"] = lat, lon
 
-    age_min = _whole(raw.get("age_min_months"), "age_min_months", 0, MAX_AGE_MONTHS, errors)
-    age_max = _whole(raw.get("age_max_months"), "age_max_months", 0, MAX_AGE_MONTHS, errors)
-    if age_min is not None and age_max is not None and age_min > age_max:
-        errors.append(f"age_min_months {age_min} is more than age_max_months {age_max}")
-    clean["age_min_months"], clean["age_max_months"] = age_min, age_max
-
-    fee_min = _whole(raw.get("fee_min_cny"), "fee_min_cny", 0, MAX_FEE_CNY, errors)
-    fee_max = _whole(raw.get("fee_max_cny"), "fee_max_cny", 0, MAX_FEE_CNY, errors)
-    if fee_min is not None and fee_max is not None and fee_min > fee_max:
-        errors.append(f"fee_min_cny {fee_min} is more than fee_max_cny {fee_max}")
-    clean["fee_min_cny"], clean["fee_max_cny"] = fee_min, fee_max
-
-    capacity = _whole(raw.get("capacity"), "capacity", 0, MAX_CAPACITY, errors)
-    vacancies = _whole(raw.get("vacancies"), "vacancies", 0, MAX_CAPACITY, errors)
-    if capacity is not None and vacancies is not None and vacancies > capacity:
-        errors.append(f"vacancies {vacancies} is more than capacity {capacity}")
-    clean["capacity"], clean["vacancies"] = capacity, vacancies
+    for smaller, larger, high in (("age_min_months", "age_max_months", MAX_AGE_MONTHS),
+                                  ("fee_min_cny", "fee_max_cny", MAX_FEE_CNY),
+                                  ("vacancies", "capacity", MAX_CAPACITY)):
+        clean[smaller], clean[larger] = _ordered_whole(raw, smaller, larger, high, errors)
 
     clean["last_inspection"] = _iso_date(raw.get("last_inspection"), "last_inspection", today, errors)
     clean["updated"] = _iso_date(raw.get("updated"), "updated", today, errors) or today.isoformat()

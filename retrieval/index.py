@@ -122,7 +122,7 @@ class BuildReport:
     path: str = ""
 
     def as_dict(self) -> dict:
-        return {k: v for k, v in self.__dict__.items()}
+        return dict(self.__dict__)
 
 
 def read_manifest(index_dir: Path) -> dict | None:
