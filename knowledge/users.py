@@ -130,7 +130,11 @@ class UserStore:
 
     def remove_child(self, user_id: int, child_id: int) -> bool:
         with self.db.conn:
+            self.db.execute("begin immediate")
             cursor = self.db.execute("delete from children where id = ? and user_id = ?", [child_id, user_id])
+            if cursor.rowcount:
+                # The ledger has no foreign key on child_id (it would scan every row); its user prefix finds them.
+                self.db.execute("delete from deliveries where user_id = ? and child_id = ?", [user_id, child_id])
         return cursor.rowcount > 0
 
     # Export and erase --------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from bot.tips_sender import Blocked, Failed, RetryLater, Unknown, send_due
 from knowledge.db import open_database
 from knowledge.deliveries import Ledger
 from knowledge.subscriptions import SubscriptionStore
+from knowledge.users import UserStore
 from tipshelpers import calendar, subscribed_child
 
 UTC = timezone.utc
@@ -205,3 +206,55 @@ def test_at_three_years_a_goodbye_is_sent_once_and_the_subscription_ends(db, led
     run(ledger, transport, Clock(now + timedelta(days=7)))
     assert transport.sent == [(1000, "goodbye:36m")]
     assert SubscriptionStore(db).for_child(child.id).status == "ended"
+
+
+def unselective_ledger_reads(db, action) -> list[str]:
+    """The statements `action` runs against the ledger that SQLite would answer by reading every row, or every
+    row in one state (a million pending rows right after a big pass)."""
+    seen: list[str] = []
+    db.conn.set_trace_callback(seen.append)
+    try:
+        action()
+    finally:
+        db.conn.set_trace_callback(None)
+    selective = ("deliveries_recipient (user_id=?", "INTEGER PRIMARY KEY (rowid=?)", "(state=? AND due_at<?)")
+    bad = []
+    for sql in seen:
+        if "deliveries" not in sql or not sql.lstrip().lower().startswith(("select", "update", "delete", "insert")):
+            continue
+        for row in db.execute("explain query plan " + sql):
+            detail = row[3]
+            reads_ledger = detail.startswith(("SCAN deliveries", "SEARCH deliveries", "SCAN d ", "SEARCH d "))
+            if reads_ledger and not any(index in detail for index in selective):
+                bad.append(f"{sql} -> {detail}")
+    return bad
+
+
+def test_per_child_and_per_user_changes_find_their_ledger_rows_by_index(db, ledger):
+    """Right after a big pass most of the ledger is pending: pausing one child, removing a child or blocking a
+    user must not read a million rows to find theirs."""
+    now = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
+    user, first = subscribed_child(db, "tg:1", date(2026, 10, 1), now)
+    second = UserStore(db).add_child(user.id, "b", date(2025, 10, 1), "day", 0)
+    SubscriptionStore(db).subscribe(second.id, 0, 9, "Asia/Shanghai", now)
+    ledger.plan(now)
+    store = SubscriptionStore(db)
+    assert unselective_ledger_reads(db, lambda: store.set_status(first.id, "paused", now)) == []
+    assert unselective_ledger_reads(db, lambda: UserStore(db).remove_child(user.id, first.id)) == []
+    assert unselective_ledger_reads(db, lambda: ledger.claim(now, "w1", 10)) == []
+    assert unselective_ledger_reads(db, lambda: ledger.block_user(user.id, now)) == []
+    assert unselective_ledger_reads(db, lambda: UserStore(db).delete(user.id)) == []
+
+
+def test_removing_a_child_removes_only_that_childs_ledger_rows(db, ledger):
+    now = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
+    user, first = subscribed_child(db, "tg:1", date(2026, 10, 1), now)
+    second = UserStore(db).add_child(user.id, "b", date(2025, 10, 1), "day", 0)
+    SubscriptionStore(db).subscribe(second.id, 0, 9, "Asia/Shanghai", now)
+    other_user, other_child = subscribed_child(db, "tg:2", date(2026, 10, 1), now, chat_id=2000)
+    ledger.plan(now)
+    assert UserStore(db).remove_child(user.id, first.id)
+    left = {row[0] for row in db.execute("select child_id from deliveries")}
+    assert left == {second.id, other_child.id}
+    assert not UserStore(db).remove_child(other_user.id, second.id)  # not theirs: nothing happens
+    assert {row[0] for row in db.execute("select child_id from deliveries")} == left

@@ -133,7 +133,7 @@ def test_tips_due_and_stats_commands(settings, monkeypatch):
     assert bad.exit_code != 0 and "Traceback" not in bad.output
 
 
-def test_migration_5_keeps_the_ledger_and_subscriptions(tmp_path):
+def test_migrations_5_and_6_keep_the_ledger_and_subscriptions(tmp_path):
     path = tmp_path / "old.db"
     db = open_database(path, migrate_now=False)
     migrate_up_to(db, 4)
@@ -145,6 +145,11 @@ def test_migration_5_keeps_the_ledger_and_subscriptions(tmp_path):
                "(7, 'tip:1:tip-d0000', 1, 1, 'tip', 'tip-d0000', '2026-01-02T00:00:00Z', 'sent')")
     assert migrate(db) == list(range(5, len(MIGRATIONS) + 1))
     assert db.execute("select id, dedupe_key, state from deliveries").fetchall() == [(7, "tip:1:tip-d0000", "sent")]
+    indexes = {row[1]: row[2] for row in db.execute("pragma index_list(deliveries)")}
+    assert indexes == {"deliveries_recipient": 1, "deliveries_due": 0}  # two indexes, not three
+    db.execute("insert or ignore into deliveries (dedupe_key, user_id, child_id, kind, item_id, due_at, state) "
+               "values ('tip:1:tip-d0000', 1, 1, 'tip', 'tip-d0000', 'x', 'pending')")
+    assert db.execute("select count(*) from deliveries").fetchone()[0] == 1  # still once per recipient
     assert "next_plan_at" not in db["subscriptions"].columns_dict
     assert db.execute("select updated_at from subscriptions").fetchone()[0] == "2026-01-02T00:00:00Z"
     assert Ledger(db, calendar()).plan(datetime(2026, 1, 5, 2, 0, tzinfo=UTC)).subscriptions == 1

@@ -350,7 +350,7 @@ class ReturnToWork:
             # A reminder already sent for the same date stays sent; an identical pending one comes back to life.
             db.conn.executemany(
                 "insert into deliveries (dedupe_key, user_id, child_id, kind, item_id, due_at, state) "
-                "values (?, ?, ?, ?, ?, ?, 'pending') on conflict(dedupe_key) do update set "
+                "values (?, ?, ?, ?, ?, ?, 'pending') on conflict(user_id, dedupe_key) do update set "
                 "state = 'pending', due_at = excluded.due_at, child_id = excluded.child_id, finished_at = null, "
                 "error = null where deliveries.state = 'skipped'", rows)
         if not rows:
