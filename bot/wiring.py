@@ -113,7 +113,7 @@ def build_runtime(settings: Settings, clock: Clock = utc_now,
     live = LiveIndex(settings.index_dir, db, segmenter, model_key(settings.model))
     retriever = Retriever(live, db, model, segmenter)
     answerer = Answerer(triage, retriever, db, clock, render=result_renderer(renderer, kb.regions, settings.region))
-    builder = IndexBuilder(db, settings.index_dir, model_key(settings.model), model, segmenter)
+    builder = IndexBuilder(db, settings.index_dir, model_key(settings.model), model, segmenter, kb.scope)
     engine = Engine(settings, db, kb, renderer, clock)
     runtime = Runtime(settings, db, kb, renderer, triage, segmenter, model, live, retriever, answerer, builder,
                       engine, clock)

@@ -13,6 +13,7 @@ from .content import LANGUAGES, TOPICS, Entry, Problem, load_entries
 from .leave import LeavePolicies, load_leave
 from .milestones import Checklist, load_milestones
 from .regions import Regions, load_regions
+from .scope import ScopeTopic, load_scope
 from .tips import Tip, load_tips
 
 
@@ -23,6 +24,7 @@ class KnowledgeBase:
     milestones: tuple[Checklist, ...]
     leave: LeavePolicies | None
     regions: Regions | None
+    scope: tuple[ScopeTopic, ...] = ()  # subjects the guidance deliberately does not cover
 
     def published(self) -> list[Entry]:
         return [e for e in self.entries if e.status == "published"]
@@ -47,8 +49,10 @@ def load_knowledge(content_dir: Path, today: date) -> tuple[KnowledgeBase, list[
     problems += found
     regions, found = load_regions(content_dir)
     problems += found
+    scope, found = load_scope(content_dir)
+    problems += found
     problems += stale_problems(entries, today)
-    kb = KnowledgeBase(tuple(entries), tuple(tips), tuple(milestones), leave, regions)
+    kb = KnowledgeBase(tuple(entries), tuple(tips), tuple(milestones), leave, regions, scope)
     return kb, problems
 
 

@@ -38,6 +38,7 @@ class Result:
     degraded: bool = False     # retrieval was unavailable; triage still ran
     question_id: int | None = None
     text: str = ""             # the rendered reply (when the answerer was given a renderer)
+    out_of_scope: dict[str, str] | None = None  # {"id", "label"}: a subject the guidance does not cover
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -87,7 +88,11 @@ class Answerer:
         best = outcome.best
         if best is None or not outcome.confident:
             related = [{"id": c.entry.id, "title": c.entry.text(lang).title} for c in outcome.candidates[:3]]
-            return Result("no_answer", lang, question_lang, score=outcome.confidence, related=related, age_months=age)
+            declined = outcome.declined  # a subject the guidance does not cover: the reply names it
+            scope = None if declined is None else {
+                "id": declined.topic, "label": declined.labels.get(lang) or next(iter(declined.labels.values()))}
+            return Result("no_answer", lang, question_lang, score=outcome.confidence, related=related, age_months=age,
+                          out_of_scope=scope)
         entry = best.entry
         related = [{"id": c.entry.id, "title": c.entry.text(lang).title} for c in outcome.candidates[1:4]]
         return Result(

@@ -16,6 +16,7 @@ from .search import Calibration, Retriever, detect_language
 
 ESCALATIONS = ("emergency", "urgent", "crisis", "safeguarding")
 NEVER = 1.01  # a known_min no question reaches: `known` alone never answers
+NEVER_DECLINE = 9.99  # a scope_margin no question reaches: subjects the guidance does not cover never decline
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -102,14 +103,26 @@ def calibration_outcomes(answerer: Answerer, items: list[dict[str, Any]], lang: 
         outcome = retriever.search(item["question"], lang, checked.age_months, limit=1)
         best = outcome.best
         signals.append((answerable, best.dense if best else 0.0, best.coverage if best else 0.0, outcome.known,
-                        len(outcome.terms)))
+                        len(outcome.terms), tuple((s.dense, s.coverage) for s in outcome.scope) if best else ()))
     return {"signals": signals, "refused_answerable": refused_answerable,
             "refused_unanswerable": refused_unanswerable}
 
 
+def _scope_arrays(signals: list[tuple], dense_weight: float, enough: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(dense part, coverage) of each question's match with each subject the guidance does not cover: (n, topics),
+    zero where a question has no candidates at all."""
+    topics = max((len(s[5]) for s in signals), default=0)
+    dense = np.zeros((len(signals), topics))
+    coverage = np.zeros((len(signals), topics))
+    for i, signal in enumerate(signals):
+        for j, (topic_dense, topic_coverage) in enumerate(signal[5]):
+            dense[i, j], coverage[i, j] = dense_weight * topic_dense, topic_coverage if enough[i] else 0.0
+    return dense, coverage
+
+
 def fit_thresholds(signals: list[tuple], base: Calibration, lang: str, budget: int) -> dict[str, Any] | None:
-    """The (coverage_weight, match_min, known_min) that abstain on the most must-not-answer questions with at most
-    `budget` answerable questions abstained (then the fewest answerable ones abstained)."""
+    """The (coverage_weight, match_min, known_min, scope_margin) that abstain on the most must-not-answer
+    questions with at most `budget` answerable questions abstained (then the fewest answerable ones abstained)."""
     if not signals:
         return None
     answerable = np.array([s[0] for s in signals], dtype=bool)
@@ -117,6 +130,9 @@ def fit_thresholds(signals: list[tuple], base: Calibration, lang: str, budget: i
     enough = np.array([s[4] for s in signals]) >= base.min_terms
     coverage = np.where(enough, np.array([s[2] for s in signals]), 0.0)
     known = np.where(enough, np.array([s[3] for s in signals]), -1.0)
+    scope_dense, scope_coverage = _scope_arrays(signals, base.dense_weight.get(lang, 1.0), enough)
+    margin_grid = np.append(np.round(np.arange(0.0, 0.6001, 0.02), 2), NEVER_DECLINE) \
+        if scope_dense.shape[1] else np.array([NEVER_DECLINE])
     match_grid = np.round(np.arange(0.0, 1.5, 0.01), 2)
     if base.dense_weight.get(lang, 1.0) == 0:
         # Keywords alone: the coverage weight only rescales match_min, and a question made of words the entries
@@ -124,15 +140,20 @@ def fit_thresholds(signals: list[tuple], base: Calibration, lang: str, budget: i
         weights, known_grid = [1.0], np.append(np.round(np.arange(0.3, 1.0001, 0.02), 2), NEVER)
     else:
         # Where the model judges meaning it decides: familiar words with a poor match ("diet pills while
-        # breastfeeding") are no reason to answer.
-        weights, known_grid = [round(float(w), 2) for w in np.arange(0.0, 1.01, 0.1)], np.array([NEVER])
+        # breastfeeding") are no reason to answer, and the words an entry shares with the question only refine
+        # the model's judgement (a weight above half lets "change the oil in my car" answer from ear drops).
+        weights, known_grid = [round(float(w), 2) for w in np.arange(0.0, 0.51, 0.1)], np.array([NEVER])
     by_known = known[None, :] >= known_grid[:, None]                                   # (K, n)
     scores: dict[float, tuple] = {}
     for weight in weights:
-        by_match = (dense + weight * coverage)[None, :] >= match_grid[:, None]         # (M, n)
-        answered = by_match[:, None, :] | by_known[None, :, :]                        # (M, K, n)
-        wrong = (~answered & answerable).sum(axis=2)
-        caught = (~answered & ~answerable).sum(axis=2)
+        match = dense + weight * coverage
+        by_match = match[None, :] >= match_grid[:, None]                               # (M, n)
+        scope_match = (scope_dense + weight * scope_coverage).max(axis=1, initial=0.0)
+        declined = (scope_match - match)[None, :] >= margin_grid[:, None]              # (G, n)
+        answered = ((by_match[:, None, None, :] | by_known[None, :, None, :])
+                    & ~declined[None, None, :, :])                                     # (M, K, G, n)
+        wrong = (~answered & answerable).sum(axis=3)
+        caught = (~answered & ~answerable).sum(axis=3)
         # Most must-not-answer questions abstained first, then fewest answerable ones.
         scores[weight] = (np.where(wrong <= budget, caught * (len(signals) + 1) - wrong, -1), caught, wrong)
     top = max(int(score.max()) for score, _, _ in scores.values())
@@ -144,18 +165,24 @@ def fit_thresholds(signals: list[tuple], base: Calibration, lang: str, budget: i
     score, caught, wrong = scores[weight]
     cells = sorted(zip(*np.nonzero(score == top)))
     m = cells[len(cells) // 2][0]
-    ks = [k for mm, k in cells if mm == m]
+    ks = sorted({k for mm, k, _ in cells if mm == m})
     k = ks[len(ks) // 2]
+    gs = [g for mm, kk, g in cells if mm == m and kk == k]
+    g = gs[len(gs) // 2]
     return {"coverage_weight": float(weight), "match_min": float(match_grid[m]), "known_min": float(known_grid[k]),
-            "caught": int(caught[m, k]), "wrong": int(wrong[m, k])}
+            "scope_margin": float(margin_grid[g]), "caught": int(caught[m, k, g]), "wrong": int(wrong[m, k, g])}
 
 
 def _answered(signals: list[tuple], base: Calibration, lang: str, found: dict[str, Any]) -> list[bool]:
     out = []
-    for _, dense, coverage, known, n_terms in signals:
+    dense_weight = base.dense_weight.get(lang, 1.0)
+    for _, dense, coverage, known, n_terms, scope in signals:
         enough = n_terms >= base.min_terms
-        match = base.dense_weight.get(lang, 1.0) * dense + found["coverage_weight"] * (coverage if enough else 0.0)
-        out.append(match >= found["match_min"] or (enough and known >= found["known_min"]))
+        match = dense_weight * dense + found["coverage_weight"] * (coverage if enough else 0.0)
+        scope_match = max((dense_weight * d + found["coverage_weight"] * (c if enough else 0.0) for d, c in scope),
+                          default=0.0)
+        declined = scope_match - match >= found["scope_margin"]
+        out.append((match >= found["match_min"] or (enough and known >= found["known_min"])) and not declined)
     return out
 
 
@@ -216,7 +243,7 @@ def calibrate(answerer: Answerer, items: list[dict[str, Any]], max_wrong_abstent
             continue
         best[lang] = {
             "coverage_weight": found["coverage_weight"], "match_min": found["match_min"],
-            "known_min": found["known_min"],
+            "known_min": found["known_min"], "scope_margin": found["scope_margin"],
             "abstention_recall": _ratio(found["caught"] + data["refused_unanswerable"], must_abstain),
             "wrongly_abstained": _ratio(found["wrong"] + data["refused_answerable"], answerable),
             "answerable": answerable, "must_abstain": must_abstain,
@@ -264,7 +291,7 @@ def evaluate_triage(triage, items: list[dict[str, Any]]) -> dict[str, Any]:
 def with_thresholds(calibration: Calibration, found: dict[str, Any]) -> Calibration:
     """`calibration` with the thresholds `calibrate` found (per language) in place of its own."""
     changes = {}
-    for name in ("coverage_weight", "match_min", "known_min"):
+    for name in ("coverage_weight", "match_min", "known_min", "scope_margin"):
         values = dict(getattr(calibration, name))
         for lang, chosen in found.items():
             values[lang] = chosen[name]

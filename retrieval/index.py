@@ -20,6 +20,7 @@ import numpy as np
 import sqlite_utils
 
 from knowledge.content import Entry, EntryText
+from knowledge.scope import ScopeTopic, scope_hash
 from knowledge.store import EntryStore
 
 from . import keyword
@@ -31,6 +32,10 @@ MANIFEST_VERSION = 1
 # (and load jieba's dictionary) before its first answer.
 TERMS_FILE = "terms.json"
 TERMS_VERSION = 1
+# Subjects the guidance does not cover (content/scope.yaml): their labels and search terms, saved with each build.
+SCOPE_FILE = "scope.json"
+SCOPE_VERSION = 1
+SCOPE_PREFIX = "scope:"  # owner of a subject's texts in the dense index (never an entry id: entry ids have no ':')
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +62,52 @@ def entry_units(entry: Entry) -> list[TextUnit]:
         for kind, text in pieces:
             units.append(TextUnit(text_id(entry.id, lang, kind, text), entry.id, lang, kind, text))
     return list({u.id: u for u in units}.values())
+
+
+def scope_units(topics: Iterable[ScopeTopic]) -> list[TextUnit]:
+    """A subject's label and phrasings, indexed like entry texts under the owner 'scope:<id>'."""
+    units = []
+    for topic in topics:
+        owner = SCOPE_PREFIX + topic.id
+        for lang, t in topic.texts.items():
+            units += [TextUnit(text_id(owner, lang, "scope", text), owner, lang, "scope", text) for text in t.texts()]
+    return list({u.id: u for u in units}.values())
+
+
+@dataclass(frozen=True)
+class ScopeInfo:
+    """One subject as the retriever sees it: its label and its search terms in each language."""
+
+    id: str
+    labels: dict[str, str]
+    terms: dict[str, frozenset[str]]
+
+
+def write_scope(build_dir: Path, topics: Iterable[ScopeTopic], segmenter: keyword.Segmenter) -> None:
+    payload = {"version": SCOPE_VERSION, "segmenter": segmenter.fingerprint, "topics": [
+        {"id": t.id, "labels": {lang: x.label for lang, x in t.texts.items()},
+         "texts": {lang: list(x.texts()) for lang, x in t.texts.items()},
+         "terms": {lang: sorted({term for text in x.texts() for term in segmenter.terms(text)})
+                   for lang, x in t.texts.items()}} for t in topics]}
+    (build_dir / SCOPE_FILE).write_text(json.dumps(payload, ensure_ascii=False), encoding="utf-8")
+
+
+def read_scope(build_dir: Path, segmenter: keyword.Segmenter) -> dict[str, ScopeInfo]:
+    """The subjects saved with a build; their terms are segmented again only if another segmenter wrote them."""
+    try:
+        saved = json.loads((build_dir / SCOPE_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(saved, dict) or saved.get("version") != SCOPE_VERSION:
+        return {}
+    fresh = saved.get("segmenter") == segmenter.fingerprint
+    topics = {}
+    for topic in saved.get("topics", []):
+        terms = {lang: frozenset(topic["terms"][lang] if fresh else
+                                 (term for text in texts for term in segmenter.terms(text)))
+                 for lang, texts in topic["texts"].items()}
+        topics[topic["id"]] = ScopeInfo(topic["id"], dict(topic["labels"]), terms)
+    return topics
 
 
 def keyword_document(text) -> str:
@@ -154,8 +205,10 @@ def _prune(index_dir: Path, keep: set[str]) -> None:
 
 class IndexBuilder:
     def __init__(self, db: sqlite_utils.Database, index_dir: Path, model_id: str,
-                 embedder_factory: Callable[[], Embedder], segmenter: keyword.Segmenter):
+                 embedder_factory: Callable[[], Embedder], segmenter: keyword.Segmenter,
+                 scope: Iterable[ScopeTopic] = ()):
         self.db, self.index_dir, self.model_id = db, index_dir, model_id
+        self.scope = tuple(scope)
         self._embedder_factory = embedder_factory
         self._embedder: Embedder | None = None
         self.segmenter = segmenter
@@ -185,13 +238,16 @@ class IndexBuilder:
         report.removed = sorted(set(old_hashes) - set(new_hashes))
         report.changed = sorted(e for e in new_hashes if e in old_hashes and old_hashes[e] != new_hashes[e])
 
-        units = [u for e in entries for u in entry_units(e)]
+        units = [u for e in entries for u in entry_units(e)] + scope_units(self.scope)
         report.texts = len(units)
         current = self.index_dir / "current"
         previous_dir = current.resolve() if previous is not None else None
-        unchanged = not (report.full_rebuild or report.added or report.changed or report.removed)
+        scope_version = scope_hash(self.scope)
+        unchanged = not (report.full_rebuild or report.added or report.changed or report.removed
+                         or previous.get("scope") != scope_version)
         if (unchanged and previous_dir is not None and (previous_dir / "dense.faiss").is_file()
-                and (read_terms(previous_dir, self.segmenter) or not entries)):
+                and (read_terms(previous_dir, self.segmenter) or not entries)
+                and (previous_dir / SCOPE_FILE).is_file()):
             # Nothing changed and the current build is complete: keep it rather than write an identical copy
             # on every start (which also spares readers of older builds from being pruned under them).
             report.reused = report.texts
@@ -222,9 +278,10 @@ class IndexBuilder:
         new_dir.mkdir()
         DenseIndex.build(np.array([u.id for u in units], dtype=np.int64), vectors, dimension).save(new_dir / "dense.faiss")
         write_terms(new_dir, entries, self.segmenter, read_terms(previous_dir, self.segmenter) if previous_dir else {})
+        write_scope(new_dir, self.scope, self.segmenter)
         manifest = {
             "version": MANIFEST_VERSION, "model_id": self.model_id, "dimension": dimension,
-            "entries": new_hashes,
+            "entries": new_hashes, "scope": scope_version,
             "texts": {str(u.id): [u.entry_id, u.lang, u.kind] for u in units},
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
@@ -287,6 +344,7 @@ class Snapshot:
     unseen_idf: dict[str, float]                   # lang -> the weight of a term no entry contains
     model_id: str
     path: str
+    scope: dict[str, ScopeInfo] = field(default_factory=dict)  # subjects the guidance does not cover
 
 
 def load_snapshot(index_dir: Path, db: sqlite_utils.Database, segmenter: keyword.Segmenter,
@@ -310,7 +368,8 @@ def load_snapshot(index_dir: Path, db: sqlite_utils.Database, segmenter: keyword
     texts = {int(k): tuple(v) for k, v in manifest["texts"].items()}
     idf = inverse_document_frequency(terms)
     unseen = {lang: max(values.values(), default=0.0) + 1.0 for lang, values in idf.items()}
-    return Snapshot(dense, texts, published, terms, idf, unseen, manifest["model_id"], str(target))
+    return Snapshot(dense, texts, published, terms, idf, unseen, manifest["model_id"], str(target),
+                    read_scope(target, segmenter))
 
 
 def inverse_document_frequency(terms: dict[tuple[str, str], frozenset[str]]) -> dict[str, dict[str, float]]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import sqlite_utils
@@ -15,7 +15,7 @@ from knowledge.content import Entry
 
 from . import keyword
 from .embedding import Embedder
-from .index import LiveIndex, Snapshot
+from .index import SCOPE_PREFIX, LiveIndex, Snapshot
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
@@ -45,9 +45,14 @@ class Calibration:
     without a meaningful dense score, coverage is low for any question worded differently from the entry, while
     a question about something the knowledge base never covers (取名, 户口, 红烧肉) has words no entry uses.
     Where the model judges meaning, familiar words with a poor match are no reason to answer (known_min above 1).
-    coverage_weight, match_min and known_min come from `sprout eval content/eval/retrieval/*.jsonl --calibrate`
-    (the most must-not-answer questions abstained with at most 5% of answerable ones abstained); its
-    cross-validated figures say how well they carry over to new questions.
+
+    Declining: a question whose match with a subject the guidance does not cover (content/scope.yaml, scored
+    like an entry) beats its best entry's match by scope_margin is not answered, whatever the entry's match:
+    "a name for our baby girl" is close to many entries in words, and closer still to "choosing a baby's name".
+
+    coverage_weight, match_min, known_min and scope_margin come from `sprout eval
+    content/eval/retrieval/*.jsonl --calibrate` (the most must-not-answer questions abstained with at most 5% of
+    answerable ones abstained); its cross-validated figures say how well they carry over to new questions.
     """
 
     dense_weight: dict[str, float] = field(default_factory=lambda: {"en": 1.0, "zh": 0.0})
@@ -56,6 +61,7 @@ class Calibration:
     coverage_weight: dict[str, float] = field(default_factory=lambda: {"en": 0.5, "zh": 1.0})
     match_min: dict[str, float] = field(default_factory=lambda: {"en": 0.64, "zh": 0.19})
     known_min: dict[str, float] = field(default_factory=lambda: {"en": 1.01, "zh": 0.52})  # above 1: never
+    scope_margin: dict[str, float] = field(default_factory=lambda: {"en": 0.08, "zh": 0.04})
     min_terms: int = 2
 
 
@@ -71,6 +77,16 @@ class Candidate:
 
 
 @dataclass(frozen=True)
+class ScopeScore:
+    """How well the question matches one subject the guidance does not cover."""
+
+    topic: str
+    labels: dict[str, str]  # per language, shown to the parent
+    dense: float          # best cosine similarity with the subject's label and phrasings
+    coverage: float       # share of the question's terms (weighted by rarity) among the subject's words
+
+
+@dataclass(frozen=True)
 class SearchOutcome:
     lang: str
     candidates: tuple[Candidate, ...]
@@ -78,6 +94,8 @@ class SearchOutcome:
     confidence: float
     terms: tuple[str, ...]
     known: float = 0.0    # share of the question (weighted by rarity) that any entry's text contains
+    scope: tuple[ScopeScore, ...] = ()
+    declined: ScopeScore | None = None  # the subject the question is about, when that is why it is not answered
 
     @property
     def best(self) -> Candidate | None:
@@ -91,6 +109,26 @@ class SearchOutcome:
         coverage = best.coverage if len(self.terms) >= calibration.min_terms else 0.0
         return (calibration.dense_weight.get(self.lang, 1.0) * best.dense
                 + calibration.coverage_weight.get(self.lang, 1.0) * coverage)
+
+    def scope_match(self, calibration: Calibration) -> tuple[ScopeScore | None, float]:
+        """The subject the guidance does not cover that the question matches best, scored like an entry."""
+        enough = len(self.terms) >= calibration.min_terms
+        dense_weight = calibration.dense_weight.get(self.lang, 1.0)
+        coverage_weight = calibration.coverage_weight.get(self.lang, 1.0)
+        best: tuple[ScopeScore | None, float] = (None, 0.0)
+        for score in self.scope:
+            match = dense_weight * score.dense + coverage_weight * (score.coverage if enough else 0.0)
+            if match > best[1]:
+                best = (score, match)
+        return best
+
+    def out_of_scope(self, calibration: Calibration) -> ScopeScore | None:
+        """The subject, when the question matches it better than any entry by the calibrated margin."""
+        score, match = self.scope_match(calibration)
+        margin = calibration.scope_margin.get(self.lang)
+        if score is None or margin is None or match - self.match(calibration) < margin:
+            return None
+        return score
 
 
 class Retriever:
@@ -111,7 +149,7 @@ class Retriever:
         cal = self.calibration
         # Skip the model when its score counts for nothing (Chinese with the English default model).
         dense_used = mode == "dense" or (mode == "hybrid" and cal.dense_weight.get(lang, 1.0) > 0)
-        dense_best = self._dense(snap, question, lang) if dense_used else {}
+        dense_best, dense_scope = self._dense(snap, question, lang) if dense_used else ({}, {})
         keyword_ranked = keyword.search(self.db, list(terms), lang) if mode in ("hybrid", "keyword") else []
         keyword_ranked = [(e, s) for e, s in keyword_ranked if e in snap.entries]
 
@@ -144,9 +182,15 @@ class Retriever:
                                         keyword_rank.get(entry_id), coverage, covers,
                                         keyword_score.get(entry_id, 0.0)))
         known = vocabulary.known(question_words(raw_terms, question, lang), lang)
-        outcome = SearchOutcome(lang, tuple(candidates), False, 0.0, terms, round(known, 4))
+        # A subject's texts beyond the dense depth are further from the question than every entry text read.
+        scope = tuple(ScopeScore(topic.id, topic.labels, dense_scope.get(topic.id, 0.0),
+                                 weighted_coverage(question_terms, vocabulary.scope_terms(topic.id, lang),
+                                                   vocabulary.idf(lang), vocabulary.unseen(lang)))
+                      for topic in snap.scope.values())
+        outcome = SearchOutcome(lang, tuple(candidates), False, 0.0, terms, round(known, 4), scope)
         confident, confidence = self._confidence(outcome)
-        return SearchOutcome(lang, outcome.candidates, confident, confidence, terms, outcome.known)
+        declined = outcome.out_of_scope(cal) if outcome.best is not None else None
+        return replace(outcome, confident=confident and declined is None, confidence=confidence, declined=declined)
 
     def vocabulary(self, snap: Snapshot) -> Vocabulary:
         """What the knowledge base says, in the forms the confidence compares with; rebuilt when the index is."""
@@ -156,15 +200,21 @@ class Retriever:
             self._vocabulary = held
         return held[1]
 
-    def _dense(self, snap: Snapshot, question: str, lang: str) -> dict[str, float]:
+    def _dense(self, snap: Snapshot, question: str, lang: str) -> tuple[dict[str, float], dict[str, float]]:
+        """Best cosine per entry, and per subject the guidance does not cover, among the closest texts."""
         vector = self._embedder().encode([question])[0]
         best: dict[str, float] = {}
+        scope: dict[str, float] = {}
         for text_id, score in snap.dense.search(vector, DENSE_DEPTH):
             meta = snap.texts.get(text_id)
-            if meta is None or meta[1] != lang or meta[0] not in snap.entries:
+            if meta is None or meta[1] != lang:
                 continue
-            best[meta[0]] = max(best.get(meta[0], -1.0), score)
-        return best
+            if meta[0] in snap.entries:
+                best[meta[0]] = max(best.get(meta[0], -1.0), score)
+            elif meta[0].startswith(SCOPE_PREFIX) and meta[0][len(SCOPE_PREFIX):] in snap.scope:
+                topic = meta[0][len(SCOPE_PREFIX):]
+                scope[topic] = max(scope.get(topic, -1.0), score)
+        return best, scope
 
     def _confidence(self, outcome: SearchOutcome) -> tuple[bool, float]:
         """1.0 is the threshold: the larger of the match over match_min and the known share over known_min."""
@@ -231,6 +281,7 @@ class Vocabulary:
         self._unseen: dict[str, float] = {}
         self._chinese_texts: list[str] | None = None
         self._chinese_words: dict[str, tuple[float, float]] = {}
+        self._scope: dict[tuple[str, str], frozenset[str]] = {}
 
     def _load(self, lang: str) -> None:
         if lang in self._stemmed:
@@ -249,6 +300,15 @@ class Vocabulary:
         self._idf[lang] = idf
         self._unseen[lang] = max(idf.values(), default=0.0) + 1.0
         self._stemmed[lang] = stemmed
+
+    def scope_terms(self, topic_id: str, lang: str) -> frozenset[str]:
+        """A subject's words in the same (stemmed) form as the question's."""
+        cached = self._scope.get((topic_id, lang))
+        if cached is None:
+            topic = self.snap.scope.get(topic_id)
+            cached = frozenset(stem(t) for t in topic.terms.get(lang, ())) if topic else frozenset()
+            self._scope[(topic_id, lang)] = cached
+        return cached
 
     def entry_terms(self, entry_id: str, lang: str) -> frozenset[str]:
         self._load(lang)

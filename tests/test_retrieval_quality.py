@@ -13,12 +13,10 @@ from conftest import CONTENT_DIR
 from retrievalhelpers import copy_data
 
 DEV_SET = sorted((CONTENT_DIR / "eval" / "retrieval").glob("*.jsonl"))
-# hit@3 and the abstention budget are issue #4's targets (met). Abstention recall is short of its 0.9 target
-# (English 0.83, Chinese 0.87 on the dev set; 0.76 and 0.79 cross-validated): these floors only keep it from
-# sliding back.
+# Issue #4's targets on the dev set.
 HIT_AT_3 = {"en": 0.90, "zh": 0.85}
 MAX_WRONGLY_ABSTAINED = 0.05
-RECALL_FLOOR = {"en": 0.82, "zh": 0.86}
+ABSTENTION_RECALL = 0.90
 
 
 @pytest.fixture(scope="module")
@@ -52,8 +50,8 @@ def test_at_most_5_percent_of_answerable_questions_get_no_answer(report, lang):
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
-def test_must_not_answer_questions_are_abstained_at_least_as_often_as_today(report, lang):
-    assert report[lang]["abstention_recall"] >= RECALL_FLOOR[lang], report["wrong_answers"]
+def test_at_least_90_percent_of_must_not_answer_questions_get_no_answer(report, lang):
+    assert report[lang]["abstention_recall"] >= ABSTENTION_RECALL, report["wrong_answers"]
 
 
 def test_the_shipped_thresholds_are_the_ones_calibration_finds_on_the_dev_set(dev):
@@ -61,7 +59,7 @@ def test_the_shipped_thresholds_are_the_ones_calibration_finds_on_the_dev_set(de
     found = calibrate(runtime.answerer, items, cross_validation=False)
     shipped = Calibration()
     for lang in ("en", "zh"):
-        chosen = {name: found[lang][name] for name in ("coverage_weight", "match_min", "known_min")}
+        chosen = {name: found[lang][name] for name in ("coverage_weight", "match_min", "known_min", "scope_margin")}
         assert chosen == {name: getattr(shipped, name)[lang] for name in chosen}, (
             f"run `sprout eval content/eval/retrieval/*.jsonl --calibrate` and copy the {lang} thresholds into "
             "retrieval/search.py Calibration")
@@ -125,9 +123,10 @@ def test_english_terms_are_stemmed_lightly_and_other_terms_are_left_alone(word, 
 # Calibration
 
 def _signals(answerable_coverage, unanswerable_coverage):
-    """(answerable, dense, coverage, known, n_terms) as `calibration_outcomes` returns them, keywords only."""
-    return ([(True, 0.0, c, 0.0, 5) for c in answerable_coverage]
-            + [(False, 0.0, c, 0.0, 5) for c in unanswerable_coverage])
+    """(answerable, dense, coverage, known, n_terms, scope) as `calibration_outcomes` returns them, keywords only
+    and no subjects the guidance does not cover."""
+    return ([(True, 0.0, c, 0.0, 5, ()) for c in answerable_coverage]
+            + [(False, 0.0, c, 0.0, 5, ()) for c in unanswerable_coverage])
 
 
 def test_calibration_abstains_on_the_most_it_can_within_the_budget():
@@ -140,7 +139,7 @@ def test_calibration_abstains_on_the_most_it_can_within_the_budget():
 
 
 def test_calibration_with_a_dense_score_never_answers_on_familiar_words_alone():
-    signals = [(True, 0.8, 0.5, 1.0, 5)] * 20 + [(False, 0.3, 0.1, 1.0, 5)] * 5
+    signals = [(True, 0.8, 0.5, 1.0, 5, ())] * 20 + [(False, 0.3, 0.1, 1.0, 5, ())] * 5
     found = fit_thresholds(signals, Calibration(), "en", budget=1)
     assert found["known_min"] > 1.0 and found["caught"] == 5 and found["wrong"] == 0
 
@@ -151,3 +150,35 @@ def test_cross_validation_measures_thresholds_on_questions_they_were_not_fitted_
     result = cross_validate(data, Calibration(), "zh")
     assert result["abstention_recall"] == 1.0 and result["wrongly_abstained"] == 0.0
     assert cross_validate({**data, "signals": signals[:42]}, Calibration(), "zh") is None  # 2 negatives < 5 folds
+
+
+def test_calibration_declines_questions_closer_to_an_uncovered_subject_than_to_any_entry():
+    """Must-not-answer questions that match their best entry as well as answerable ones do are told apart only
+    by matching a subject the guidance does not cover better still."""
+    answerable = [(True, 0.7, 0.5, 1.0, 5, ((0.3, 0.1), (0.2, 0.0)))] * 20
+    near_topic = [(False, 0.7, 0.5, 1.0, 5, ((0.3, 0.1), (0.9, 0.8)))] * 5
+    found = fit_thresholds(answerable + near_topic, Calibration(), "en", budget=0)
+    assert (found["caught"], found["wrong"]) == (5, 0)
+    assert 0.0 <= found["scope_margin"] < 9  # a real margin, not "never decline"
+    without_subjects = [(a, d, c, k, n, ()) for a, d, c, k, n, _ in answerable + near_topic]
+    assert fit_thresholds(without_subjects, Calibration(), "en", budget=0)["caught"] == 0
+
+
+def test_a_question_about_a_subject_the_guidance_does_not_cover_is_declined_by_name(dev):
+    runtime, _ = dev
+    en = runtime.answerer.answer("what should we name our baby boy", "en", log_question=False)
+    assert en.kind == "no_answer" and en.out_of_scope["id"] == "baby-names"
+    assert "choosing a baby's name" in en.text
+    zh = runtime.answerer.answer("想给女儿取个好听的名字，有什么讲究", "zh", log_question=False)
+    assert zh.kind == "no_answer" and zh.out_of_scope["id"] == "baby-names"
+    assert "给宝宝取名" in zh.text
+    # The same subject, asked by an English speaker who reads Chinese replies, gets the Chinese label.
+    mixed = runtime.answerer.answer("what should we name our baby boy", "zh", log_question=False)
+    assert mixed.out_of_scope["label"] == "给宝宝取名"
+
+
+def test_a_question_an_entry_covers_is_not_declined_for_sharing_words_with_a_subject(dev):
+    runtime, _ = dev
+    result = runtime.answerer.answer("which type of formula milk should we buy for our newborn", "en",
+                                     log_question=False)
+    assert result.kind == "answer" and result.out_of_scope is None
