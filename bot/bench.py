@@ -25,6 +25,15 @@ def _percentiles(samples: list[float]) -> dict[str, float]:
 
 
 def peak_rss_mb() -> float:
+    """This process's own peak resident memory. Linux keeps `ru_maxrss` across exec, so a process started from a
+    big one (the bench, after loading the model) would report its parent's size at fork; the high-water mark of
+    the current address space (VmHWM) has no such inheritance."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except (OSError, ValueError, IndexError):
+        pass
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 

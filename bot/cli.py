@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import sys
 import time
 from datetime import date
@@ -158,9 +157,11 @@ def ask(ctx: click.Context, question: str | None, lang: str | None, age_months: 
     runtime = _runtime(ctx)
     marks["runtime_built"] = time.time()
     if timings:
+        from .bench import peak_rss_mb
+
         ctx.call_on_close(lambda: click.echo(json.dumps(
             {**marks, "answered": time.time(), "model_load_s": runtime.model.load_seconds,
-             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}), err=True))
+             "peak_rss_mb": peak_rss_mb()}), err=True))
     if jsonl:
         for number, line in enumerate(sys.stdin, 1):
             if not line.strip():
