@@ -81,7 +81,7 @@ class Shared:
     @classmethod
     def load(cls, settings: Settings, clock: Clock = utc_now) -> "Shared":
         kb, _ = load_knowledge(settings.content_dir, clock().date())
-        return cls(kb, Renderer(), Triage(), Segmenter())
+        return cls(kb, Renderer(), Triage(), Segmenter(synonyms=kb.synonyms))
 
 
 @dataclass

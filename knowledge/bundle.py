@@ -14,6 +14,7 @@ from .leave import LeavePolicies, load_leave
 from .milestones import Checklist, load_milestones
 from .regions import Regions, load_regions
 from .scope import ScopeTopic, load_scope
+from .synonyms import Synonyms, load_synonyms
 from .tips import Tip, load_tips
 
 
@@ -25,6 +26,7 @@ class KnowledgeBase:
     leave: LeavePolicies | None
     regions: Regions | None
     scope: tuple[ScopeTopic, ...] = ()  # subjects the guidance deliberately does not cover
+    synonyms: Synonyms = Synonyms()     # Chinese words matched as one
 
     def published(self) -> list[Entry]:
         return [e for e in self.entries if e.status == "published"]
@@ -51,8 +53,10 @@ def load_knowledge(content_dir: Path, today: date) -> tuple[KnowledgeBase, list[
     problems += found
     scope, found = load_scope(content_dir)
     problems += found
+    synonyms, found = load_synonyms(content_dir)
+    problems += found
     problems += stale_problems(entries, today)
-    kb = KnowledgeBase(tuple(entries), tuple(tips), tuple(milestones), leave, regions, scope)
+    kb = KnowledgeBase(tuple(entries), tuple(tips), tuple(milestones), leave, regions, scope, synonyms)
     return kb, problems
 
 

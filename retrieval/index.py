@@ -243,7 +243,9 @@ class IndexBuilder:
         current = self.index_dir / "current"
         previous_dir = current.resolve() if previous is not None else None
         scope_version = scope_hash(self.scope)
-        unchanged = not (report.full_rebuild or report.added or report.changed or report.removed
+        # Keyword rows segmented by another segmenter (new stop words, jieba or synonyms) are all written again.
+        resegment = report.full_rebuild or previous.get("segmenter") != self.segmenter.fingerprint
+        unchanged = not (resegment or report.added or report.changed or report.removed
                          or previous.get("scope") != scope_version)
         if (unchanged and previous_dir is not None and (previous_dir / "dense.faiss").is_file()
                 and (read_terms(previous_dir, self.segmenter) or not entries)
@@ -261,7 +263,7 @@ class IndexBuilder:
         by_id = {e.id: e for e in entries}
         with self.db.conn:
             self.db.execute("begin immediate")
-            if report.full_rebuild:
+            if resegment:
                 self.db.execute("delete from search_fts")
                 touched = list(new_hashes)
             else:
@@ -281,7 +283,7 @@ class IndexBuilder:
         write_scope(new_dir, self.scope, self.segmenter)
         manifest = {
             "version": MANIFEST_VERSION, "model_id": self.model_id, "dimension": dimension,
-            "entries": new_hashes, "scope": scope_version,
+            "entries": new_hashes, "scope": scope_version, "segmenter": self.segmenter.fingerprint,
             "texts": {str(u.id): [u.entry_id, u.lang, u.kind] for u in units},
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }

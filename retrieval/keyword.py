@@ -11,6 +11,8 @@ from typing import Iterable
 
 import sqlite_utils
 
+from knowledge.synonyms import Synonyms
+
 # Bump when `Segmenter._segment` changes what it returns: terms saved with an index are reused only while the
 # segmenter that wrote them (this number, the stop words, the jieba version) is the one reading them.
 SEGMENTER_VERSION = 1
@@ -33,7 +35,7 @@ _STOP_ZH = frozenset("""的 了 吗 呢 吧 啊 呀 是 有 在 我 我家 我�
 class Segmenter:
     """Turns text into search terms: lowercase words for English, jieba words for Chinese."""
 
-    def __init__(self, memo_size: int = 4096) -> None:
+    def __init__(self, memo_size: int = 4096, synonyms: Synonyms | None = None) -> None:
         # jieba's dictionary takes about a second to load: it is loaded on the first Chinese text, so an English
         # question (or a start that reads the terms saved with the index) never waits for it.
         self._tokenizer = None
@@ -42,6 +44,9 @@ class Segmenter:
         # keeps those cheap.
         self._memo: dict[str, list[str]] = {}
         self._memo_size = memo_size
+        self.synonyms = synonyms or Synonyms()
+        # Chinese words with the same meaning are written one way before segmenting (content/synonyms.yaml).
+        self.normalize = self.synonyms.normalizer()
 
     @property
     def jieba_loaded(self) -> bool:
@@ -65,7 +70,7 @@ class Segmenter:
         from importlib.metadata import version
 
         parts = [str(SEGMENTER_VERSION), version("jieba"), _WORD.pattern, _CJK.pattern, " ".join(sorted(_STOP_EN)),
-                 " ".join(sorted(_STOP_ZH))]
+                 " ".join(sorted(_STOP_ZH)), self.synonyms.fingerprint]
         return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:16]
 
     def terms(self, text: str) -> list[str]:
@@ -80,7 +85,7 @@ class Segmenter:
 
     def _segment(self, text: str) -> list[str]:
         terms: list[str] = []
-        for match in _WORD.finditer(text.lower()):
+        for match in _WORD.finditer(self.normalize(text.lower())):
             word = match.group(0)
             if _CJK.match(word):
                 terms.extend(t for t in self._jieba().cut_for_search(word) if t.strip() and t not in _STOP_ZH)

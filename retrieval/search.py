@@ -181,7 +181,7 @@ class Retriever:
             candidates.append(Candidate(snap.entries[entry_id], score, dense_best.get(entry_id, 0.0),
                                         keyword_rank.get(entry_id), coverage, covers,
                                         keyword_score.get(entry_id, 0.0)))
-        known = vocabulary.known(question_words(raw_terms, question, lang), lang)
+        known = vocabulary.known(question_words(raw_terms, self.segmenter.normalize(question), lang), lang)
         # A subject's texts beyond the dense depth are further from the question than every entry text read.
         scope = tuple(ScopeScore(topic.id, topic.labels, dense_scope.get(topic.id, 0.0),
                                  weighted_coverage(question_terms, vocabulary.scope_terms(topic.id, lang),
@@ -196,7 +196,7 @@ class Retriever:
         """What the knowledge base says, in the forms the confidence compares with; rebuilt when the index is."""
         held = self._vocabulary
         if held is None or held[0] is not snap:
-            held = (snap, Vocabulary(snap))
+            held = (snap, Vocabulary(snap, self.segmenter.normalize))
             self._vocabulary = held
         return held[1]
 
@@ -274,8 +274,8 @@ class Vocabulary:
     English terms stemmed, with their rarity; Chinese entry texts, matched by substring so a word segmented
     differently in an entry (托育园 / 托育) still counts as partly known."""
 
-    def __init__(self, snap: Snapshot):
-        self.snap = snap
+    def __init__(self, snap: Snapshot, normalize: Callable[[str], str] = lambda text: text):
+        self.snap, self.normalize = snap, normalize
         self._stemmed: dict[str, dict[str, frozenset[str]]] = {}
         self._idf: dict[str, dict[str, float]] = {}
         self._unseen: dict[str, float] = {}
@@ -342,7 +342,7 @@ class Vocabulary:
         if cached is not None:
             return cached
         if self._chinese_texts is None:
-            self._chinese_texts = ["\n".join([t.title, *t.questions, t.body]).lower()
+            self._chinese_texts = [self.normalize("\n".join([t.title, *t.questions, t.body]).lower())
                                    for e in self.snap.entries.values() if (t := e.texts.get("zh")) is not None]
         texts = self._chinese_texts
         df = sum(1 for text in texts if word in text)

@@ -94,7 +94,12 @@ def shared_for(settings: Settings, shared_parts):
     from bot.wiring import Shared
 
     kb, _ = load_knowledge(settings.content_dir, TODAY)
-    return Shared(kb, shared_parts.renderer, shared_parts.triage, shared_parts.segmenter)
+    segmenter = shared_parts.segmenter
+    if kb.synonyms != segmenter.synonyms:  # the segmenter writes the content's synonyms one way
+        from retrieval.keyword import Segmenter
+
+        segmenter = Segmenter(synonyms=kb.synonyms)
+    return Shared(kb, shared_parts.renderer, shared_parts.triage, segmenter)
 
 
 def small_runtime(settings: Settings, embedder, shared_parts):
