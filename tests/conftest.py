@@ -116,3 +116,29 @@ def runtime(tmp_path, built_index, shared_model, shared_parts, clock):
 
 
 TODAY = date(2026, 11, 20)
+
+
+@pytest.fixture
+def site(tmp_path, tmp_path_factory, shared_model, shared_parts):
+    """Settings for a private copy of the small content set and its index, built once per session."""
+    from retrievalhelpers import copy_small_build, small_build, small_settings
+
+    return small_settings(copy_small_build(small_build(tmp_path_factory, shared_model, shared_parts),
+                                           tmp_path / "site"))
+
+
+@pytest.fixture
+def open_runtime(shared_parts):
+    """Builds runtimes on the current content files (call again after editing them); closes them afterwards."""
+    from retrievalhelpers import small_runtime
+
+    opened = []
+
+    def open_(settings, embedder):
+        runtime = small_runtime(settings, embedder, shared_parts)
+        opened.append(runtime)
+        return runtime
+
+    yield open_
+    for runtime in opened:
+        runtime.db.conn.close()

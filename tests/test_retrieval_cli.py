@@ -15,17 +15,11 @@ import retrieval.embedding
 from bot.cli import cli
 from retrieval.index import entry_units
 
-from retrievalhelpers import (EXTRA_ENTRY, CountingEmbedder, add_entry, copy_small_build, entry_file, shared_for,
-                              small_build, small_runtime, small_settings)
+from retrievalhelpers import (EXTRA_ENTRY, CountingEmbedder, add_entry, entry_file, shared_for,
+                              small_runtime)
 
 ALLERGENS = "feeding-introducing-allergens"
 PLAY_0_6, PLAY_7_12 = "development-play-ideas-0-6-months", "development-play-ideas-7-12-months"
-
-
-@pytest.fixture
-def site(tmp_path, tmp_path_factory, shared_model, shared_parts):
-    return small_settings(copy_small_build(small_build(tmp_path_factory, shared_model, shared_parts),
-                                           tmp_path / "site"))
 
 
 @pytest.fixture

@@ -20,38 +20,15 @@ from knowledge.store import EntryStore
 from retrieval.embedding import model_key, text_hash
 from retrieval.index import entry_units, read_manifest, text_id
 
-from retrievalhelpers import (EXTRA_ENTRY, SMALL_ENTRIES, CountingEmbedder, add_entry, copy_small_build,
-                              entry_file, small_build, small_runtime, small_settings)
+from retrievalhelpers import (EXTRA_ENTRY, SMALL_ENTRIES, CountingEmbedder, add_entry, entry_file)
 
 ALLERGENS = "feeding-introducing-allergens"
 PEANUT_QUESTION = "when can my baby try peanut butter"  # one of that entry's example questions
 
 
 @pytest.fixture
-def site(tmp_path, tmp_path_factory, shared_model, shared_parts):
-    """Settings for a private copy of the small content and its index, built once per session."""
-    return small_settings(copy_small_build(small_build(tmp_path_factory, shared_model, shared_parts),
-                                           tmp_path / "site"))
-
-
-@pytest.fixture
 def counting(shared_model) -> CountingEmbedder:
     return CountingEmbedder(shared_model)
-
-
-@pytest.fixture
-def open_runtime(shared_parts):
-    """Builds runtimes on the current content files (call again after editing them); closes them afterwards."""
-    opened = []
-
-    def open_(settings, embedder):
-        runtime = small_runtime(settings, embedder, shared_parts)
-        opened.append(runtime)
-        return runtime
-
-    yield open_
-    for runtime in opened:
-        runtime.db.conn.close()
 
 
 def current_dir(settings):

@@ -18,7 +18,7 @@ from knowledge.scope import load_scope
 from retrieval.index import SCOPE_PREFIX, read_manifest
 
 from conftest import CONTENT_DIR
-from retrievalhelpers import CountingEmbedder, copy_small_build, small_build, small_runtime, small_settings
+from retrievalhelpers import CountingEmbedder
 
 NAMES = """
 - id: baby-names
@@ -104,35 +104,15 @@ def test_content_validate_reports_a_broken_scope_file(tmp_path):
 
 # The index
 
-@pytest.fixture
-def site(tmp_path, tmp_path_factory, shared_model, shared_parts):
-    return small_settings(copy_small_build(small_build(tmp_path_factory, shared_model, shared_parts),
-                                           tmp_path / "site"))
-
-
-@pytest.fixture
-def runtime_on(shared_parts):
-    opened = []
-
-    def open_(settings, embedder):
-        runtime = small_runtime(settings, embedder, shared_parts)
-        opened.append(runtime)
-        return runtime
-
-    yield open_
-    for runtime in opened:
-        runtime.db.conn.close()
-
-
 def scope_owners(settings) -> set[str]:
     manifest = read_manifest(settings.index_dir)
     return {owner for owner, _, kind in manifest["texts"].values() if kind == "scope"}
 
 
-def test_subjects_are_indexed_beside_the_entries_and_only_their_texts_are_embedded(site, shared_model, runtime_on):
+def test_subjects_are_indexed_beside_the_entries_and_only_their_texts_are_embedded(site, shared_model, open_runtime):
     write_scope(site.content_dir, NAMES)
     counting = CountingEmbedder(shared_model)
-    report = refresh_index(runtime_on(site, counting))
+    report = refresh_index(open_runtime(site, counting))
     assert sorted(counting.encoded) == sorted([
         "choosing a baby's name", "help us choose a name for our baby",
         "what does this baby name mean and is it a good one",
@@ -145,9 +125,9 @@ def test_subjects_are_indexed_beside_the_entries_and_only_their_texts_are_embedd
 
 
 def test_a_question_about_a_subject_is_declined_by_name_and_others_are_still_answered(site, shared_model,
-                                                                                       runtime_on):
+                                                                                       open_runtime):
     write_scope(site.content_dir, NAMES)
-    runtime = runtime_on(site, shared_model)
+    runtime = open_runtime(site, shared_model)
     refresh_index(runtime)
     declined = runtime.answerer.answer("what should we call our baby girl, we need name ideas", "en",
                                        log_question=False)
@@ -159,20 +139,20 @@ def test_a_question_about_a_subject_is_declined_by_name_and_others_are_still_ans
 
 
 def test_rewording_a_subject_embeds_only_the_new_text_and_removing_the_file_drops_them(site, shared_model,
-                                                                                          runtime_on):
+                                                                                          open_runtime):
     path = write_scope(site.content_dir, NAMES + TRAVEL)
-    refresh_index(runtime_on(site, shared_model))
+    refresh_index(open_runtime(site, shared_model))
     assert scope_owners(site) == {SCOPE_PREFIX + "baby-names", SCOPE_PREFIX + "travel"}
 
     path.write_text(path.read_text(encoding="utf-8").replace("planning a holiday abroad with a toddler",
                                                              "going on holiday overseas with a toddler"),
                     encoding="utf-8")
     counting = CountingEmbedder(shared_model)
-    report = refresh_index(runtime_on(site, counting))
+    report = refresh_index(open_runtime(site, counting))
     assert counting.encoded == ["going on holiday overseas with a toddler"] and report.embedded == 1
 
     path.unlink()
-    runtime = runtime_on(site, CountingEmbedder(shared_model))
+    runtime = open_runtime(site, CountingEmbedder(shared_model))
     refresh_index(runtime)
     assert scope_owners(site) == set()
     assert runtime.live.snapshot.scope == {}
