@@ -59,7 +59,7 @@ class Calibration:
     keyword_weight: dict[str, float] = field(default_factory=lambda: {"en": 0.15, "zh": 1.0})
     age_penalty: float = 0.5
     coverage_weight: dict[str, float] = field(default_factory=lambda: {"en": 0.5, "zh": 1.0})
-    match_min: dict[str, float] = field(default_factory=lambda: {"en": 0.64, "zh": 0.19})
+    match_min: dict[str, float] = field(default_factory=lambda: {"en": 0.64, "zh": 0.18})
     known_min: dict[str, float] = field(default_factory=lambda: {"en": 1.01, "zh": 0.52})  # above 1: never
     scope_margin: dict[str, float] = field(default_factory=lambda: {"en": 0.08, "zh": 0.04})
     min_terms: int = 2

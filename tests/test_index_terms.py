@@ -5,16 +5,23 @@ import json
 from dataclasses import replace
 
 import pytest
+from conftest import CONTENT_DIR
 
 from bot.wiring import build_runtime, refresh_index
 from knowledge.store import EntryStore
+from knowledge.synonyms import load_synonyms
 from retrieval import keyword
 from retrieval.index import TERMS_FILE, load_snapshot, read_terms, terms_source
 from retrieval.keyword import Segmenter
 
 
+def new_segmenter() -> Segmenter:
+    """A segmenter like the runtime's: with the shipped Chinese synonyms."""
+    return Segmenter(synonyms=load_synonyms(CONTENT_DIR)[0])
+
+
 def fresh_terms(entries) -> dict:
-    segmenter = Segmenter()
+    segmenter = new_segmenter()
     return {(e.id, lang): frozenset(segmenter.terms(terms_source(t))) for e in entries for lang, t in e.texts.items()}
 
 
@@ -29,7 +36,7 @@ def test_saved_terms_equal_freshly_segmented_terms(runtime):
 
 
 def test_a_start_with_saved_terms_segments_no_entry_text(runtime):
-    segmenter = Segmenter()
+    segmenter = new_segmenter()
     snapshot = load_snapshot(runtime.settings.index_dir, runtime.db, segmenter, runtime.builder.model_id)
     assert snapshot.terms and segmenter._memo == {}
     assert not segmenter.jieba_loaded
@@ -37,7 +44,7 @@ def test_a_start_with_saved_terms_segments_no_entry_text(runtime):
 
 def test_a_missing_terms_file_is_recomputed_and_written_by_the_next_refresh(runtime):
     (current_build(runtime) / TERMS_FILE).unlink()
-    snapshot = load_snapshot(runtime.settings.index_dir, runtime.db, Segmenter(), runtime.builder.model_id)
+    snapshot = load_snapshot(runtime.settings.index_dir, runtime.db, new_segmenter(), runtime.builder.model_id)
     assert snapshot.terms == fresh_terms(snapshot.entries.values())
 
     report = refresh_index(runtime)
@@ -56,14 +63,14 @@ def test_terms_from_another_segmenter_or_file_version_are_not_trusted(runtime, c
         saved["version"] = -1
     path.write_text("{" if change == "not json" else json.dumps(saved), encoding="utf-8")
 
-    snapshot = load_snapshot(runtime.settings.index_dir, runtime.db, Segmenter(), runtime.builder.model_id)
+    snapshot = load_snapshot(runtime.settings.index_dir, runtime.db, new_segmenter(), runtime.builder.model_id)
     assert snapshot.terms == fresh_terms(snapshot.entries.values())
 
 
 def test_a_new_segmenter_version_changes_the_fingerprint(monkeypatch, runtime):
-    before = Segmenter().fingerprint
+    before = new_segmenter().fingerprint
     monkeypatch.setattr(keyword, "SEGMENTER_VERSION", keyword.SEGMENTER_VERSION + 1)
-    after = Segmenter()
+    after = new_segmenter()
     assert after.fingerprint != before
     assert read_terms(current_build(runtime), after) == {}
 
@@ -96,7 +103,7 @@ def test_a_rebuild_saves_terms_for_the_changed_text_and_keeps_the_others(runtime
 
 
 def test_an_english_question_does_not_load_jieba(runtime, shared_model, shared_parts, clock):
-    segmenter = Segmenter()
+    segmenter = new_segmenter()
     fresh = build_runtime(runtime.settings, clock=clock, embedder_factory=lambda: shared_model,
                           shared=replace(shared_parts, segmenter=segmenter))
     try:
