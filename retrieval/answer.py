@@ -87,12 +87,15 @@ class Answerer:
     def _from_outcome(self, outcome: SearchOutcome, lang: str, question_lang: str, age: float | None) -> Result:
         best = outcome.best
         if best is None or not outcome.confident:
+            declined = outcome.declined
+            if declined is not None:
+                # A subject the guidance does not cover: the reply names it, and offers no entries (they would
+                # only share its words: "flying abroad with a baby" is not about flat heads or falls).
+                label = declined.labels.get(lang) or next(iter(declined.labels.values()))
+                return Result("no_answer", lang, question_lang, score=outcome.confidence, age_months=age,
+                              out_of_scope={"id": declined.topic, "label": label})
             related = [{"id": c.entry.id, "title": c.entry.text(lang).title} for c in outcome.candidates[:3]]
-            declined = outcome.declined  # a subject the guidance does not cover: the reply names it
-            scope = None if declined is None else {
-                "id": declined.topic, "label": declined.labels.get(lang) or next(iter(declined.labels.values()))}
-            return Result("no_answer", lang, question_lang, score=outcome.confidence, related=related, age_months=age,
-                          out_of_scope=scope)
+            return Result("no_answer", lang, question_lang, score=outcome.confidence, related=related, age_months=age)
         entry = best.entry
         related = [{"id": c.entry.id, "title": c.entry.text(lang).title} for c in outcome.candidates[1:4]]
         return Result(

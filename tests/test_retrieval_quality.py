@@ -198,7 +198,7 @@ def test_calibration_declines_questions_closer_to_an_uncovered_subject_than_to_a
 def test_a_question_about_a_subject_the_guidance_does_not_cover_is_declined_by_name(dev):
     runtime, _ = dev
     en = runtime.answerer.answer("what should we name our baby boy", "en", log_question=False)
-    assert en.kind == "no_answer" and en.out_of_scope["id"] == "baby-names"
+    assert en.kind == "no_answer" and en.out_of_scope["id"] == "baby-names" and en.related == []
     assert "choosing a baby's name" in en.text
     zh = runtime.answerer.answer("想给女儿取个好听的名字，有什么讲究", "zh", log_question=False)
     assert zh.kind == "no_answer" and zh.out_of_scope["id"] == "baby-names"

@@ -156,6 +156,7 @@ def test_without_an_age_no_entry_is_penalised_for_its_range(kb):
 
 @pytest.mark.parametrize("question", [
     "bugaboo or uppababy? which pram brand is better for cobbled streets and a small car boot",
+    "what is the best way to trim a newborn's tiny fingernails",
     "are those baby sign language classes worth paying for or is it just a gimmick",
     "婴儿推车哪个牌子好，想买个轻便能折叠的",
     "医院推销脐带血储存，要不要自费存，值不值",
@@ -164,7 +165,8 @@ def test_an_on_topic_question_without_a_vetted_answer_gets_no_answer_and_goes_to
     result = kb.answerer.answer(question, user_id=None)
     lang = detect_language(question)
     assert result.kind == "no_answer" and result.entry_id is None and result.title is None
-    assert 1 <= len(result.related) <= 3
+    # Up to three related entries to choose from, except for a subject the guidance does not cover at all.
+    assert len(result.related) == 0 if result.out_of_scope else 1 <= len(result.related) <= 3
     for related in result.related:
         assert related["title"] == kb.live.snapshot.entries[related["id"]].texts[lang].title
     row = logged(kb, result)
