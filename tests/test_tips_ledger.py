@@ -243,7 +243,6 @@ def test_per_child_and_per_user_changes_find_their_ledger_rows_by_index(db, ledg
     assert unselective_ledger_reads(db, lambda: UserStore(db).remove_child(user.id, first.id)) == []
     assert unselective_ledger_reads(db, lambda: ledger.claim(now, "w1", 10)) == []
     assert unselective_ledger_reads(db, lambda: ledger.block_user(user.id, now)) == []
-    assert unselective_ledger_reads(db, lambda: UserStore(db).delete(user.id)) == []
 
 
 def test_removing_a_child_removes_only_that_childs_ledger_rows(db, ledger):
