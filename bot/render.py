@@ -9,11 +9,11 @@ from typing import Any
 import jinja2
 import yaml
 
+from knowledge.content import SAFE_LOADER
+
 LANGUAGES = ("en", "zh")
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 LOCALE_DIR = Path(__file__).parent / "locales"
-# libyaml's parser when PyYAML has it: the catalogues are read at every start.
-_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def _format_date(value: Any, lang: str = "en") -> str:
@@ -41,7 +41,7 @@ class Renderer:
         self.catalogues: dict[str, dict[str, str]] = {}
         for lang in LANGUAGES:
             text = (locale_dir / f"{lang}.yaml").read_text(encoding="utf-8")
-            data = yaml.load(text, Loader=_SAFE_LOADER) or {}  # noqa: S506 - a safe loader
+            data = yaml.load(text, Loader=SAFE_LOADER) or {}  # noqa: S506 - a safe loader
             self.catalogues[lang] = {str(k): str(v) for k, v in data.items()}
         self._compiled: dict[tuple[str, str], jinja2.Template] = {}
 

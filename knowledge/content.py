@@ -102,6 +102,9 @@ class Entry:
         }
 
 
+# libyaml's parser when PyYAML has it, for data files read at every start (catalogues, the gazetteer).
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 _NO_TIMESTAMPS = {
     key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()

@@ -266,7 +266,7 @@ _PLAN_TABLES = (
     "create temp table if not exists plan_rows (child_id integer primary key, user_id integer, due_at text, "
     "tip_id text, checkin integer, finished integer)",
 )
-_PLAN_TABLE_NAMES = ("plan_slots", "plan_late", "plan_combo", "plan_rows")
+_PLAN_TABLE_NAMES = tuple(sql.split()[6] for sql in _PLAN_TABLES)  # "create temp table if not exists <name> ..."
 
 
 def _slot_row(now: datetime, watermark: str | None, weekday: int, hour: int, tz: str) -> tuple[Any, ...]:

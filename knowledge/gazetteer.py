@@ -12,9 +12,9 @@ from pathlib import Path
 import sqlite_utils
 import yaml
 
+from .content import SAFE_LOADER
+
 KINDS = ("city", "district", "neighbourhood", "street")
-# libyaml's parser when PyYAML has it: the gazetteer is read at every start.
-_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _KEY = re.compile(r"^[a-z0-9-]{1,24}$")
 _DROP = re.compile(r"[\s'’‘`\-.,·・()（）/]+")
 _CJK = re.compile(r"[\u3400-\u9fff]")
@@ -90,7 +90,7 @@ class Gazetteer:
     @classmethod
     def load(cls, path: Path) -> "Gazetteer":
         try:
-            data = yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER)  # noqa: S506 - a safe loader
+            data = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)  # noqa: S506 - a safe loader
         except FileNotFoundError:
             raise GazetteerError(f"{path}: file not found") from None
         except (yaml.YAMLError, UnicodeDecodeError) as exc:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import random
 from collections import defaultdict
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -108,16 +108,41 @@ def calibration_outcomes(answerer: Answerer, items: list[dict[str, Any]], lang: 
             "refused_unanswerable": refused_unanswerable}
 
 
-def _scope_arrays(signals: list[tuple], dense_weight: float, enough: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(dense part, coverage) of each question's match with each subject the guidance does not cover: (n, topics),
-    zero where a question has no candidates at all."""
-    topics = max((len(s[5]) for s in signals), default=0)
-    dense = np.zeros((len(signals), topics))
-    coverage = np.zeros((len(signals), topics))
-    for i, signal in enumerate(signals):
-        for j, (topic_dense, topic_coverage) in enumerate(signal[5]):
-            dense[i, j], coverage[i, j] = dense_weight * topic_dense, topic_coverage if enough[i] else 0.0
-    return dense, coverage
+@dataclass(frozen=True)
+class _Signals:
+    """Calibration signals as arrays over the questions (what the decision rule reads), for one language."""
+
+    answerable: np.ndarray     # (n,) bool
+    dense: np.ndarray          # (n,) dense part of the best entry's match (dense_weight applied)
+    coverage: np.ndarray       # (n,) the best entry's coverage, 0 where the question has too few terms
+    known: np.ndarray          # (n,) the known share, -1 where the question has too few terms
+    scope_dense: np.ndarray    # (n, subjects) dense part of each subject's match
+    scope_coverage: np.ndarray  # (n, subjects) each subject's coverage, 0 where too few terms
+
+    @classmethod
+    def of(cls, signals: list[tuple], base: Calibration, lang: str) -> "_Signals":
+        dense_weight = base.dense_weight.get(lang, 1.0)
+        enough = np.array([s[4] for s in signals]) >= base.min_terms
+        subjects = max((len(s[5]) for s in signals), default=0)
+        scope_dense, scope_coverage = np.zeros((len(signals), subjects)), np.zeros((len(signals), subjects))
+        for i, signal in enumerate(signals):
+            for j, (topic_dense, topic_coverage) in enumerate(signal[5]):
+                scope_dense[i, j] = dense_weight * topic_dense
+                scope_coverage[i, j] = topic_coverage if enough[i] else 0.0
+        return cls(np.array([s[0] for s in signals], dtype=bool), np.array([s[1] for s in signals]) * dense_weight,
+                   np.where(enough, np.array([s[2] for s in signals]), 0.0),
+                   np.where(enough, np.array([s[3] for s in signals]), -1.0), scope_dense, scope_coverage)
+
+    def answered(self, weight: float, match_grid: np.ndarray, known_grid: np.ndarray,
+                 margin_grid: np.ndarray) -> np.ndarray:
+        """Whether each question is answered under every (match_min, known_min, scope_margin) on the grids, with
+        this coverage weight: (M, K, G, n). The rule `Retriever` applies, on many thresholds at once."""
+        match = self.dense + weight * self.coverage
+        by_match = match[None, :] >= match_grid[:, None]                               # (M, n)
+        by_known = self.known[None, :] >= known_grid[:, None]                          # (K, n)
+        scope_match = (self.scope_dense + weight * self.scope_coverage).max(axis=1, initial=0.0)
+        declined = (scope_match - match)[None, :] >= margin_grid[:, None]              # (G, n)
+        return (by_match[:, None, None, :] | by_known[None, :, None, :]) & ~declined[None, None, :, :]
 
 
 def fit_thresholds(signals: list[tuple], base: Calibration, lang: str, budget: int) -> dict[str, Any] | None:
@@ -125,14 +150,9 @@ def fit_thresholds(signals: list[tuple], base: Calibration, lang: str, budget: i
     questions with at most `budget` answerable questions abstained (then the fewest answerable ones abstained)."""
     if not signals:
         return None
-    answerable = np.array([s[0] for s in signals], dtype=bool)
-    dense = np.array([s[1] for s in signals]) * base.dense_weight.get(lang, 1.0)
-    enough = np.array([s[4] for s in signals]) >= base.min_terms
-    coverage = np.where(enough, np.array([s[2] for s in signals]), 0.0)
-    known = np.where(enough, np.array([s[3] for s in signals]), -1.0)
-    scope_dense, scope_coverage = _scope_arrays(signals, base.dense_weight.get(lang, 1.0), enough)
+    arrays = _Signals.of(signals, base, lang)
     margin_grid = np.append(np.round(np.arange(0.0, 0.6001, 0.02), 2), NEVER_DECLINE) \
-        if scope_dense.shape[1] else np.array([NEVER_DECLINE])
+        if arrays.scope_dense.shape[1] else np.array([NEVER_DECLINE])
     match_grid = np.round(np.arange(0.0, 1.5, 0.01), 2)
     if base.dense_weight.get(lang, 1.0) == 0:
         # Keywords alone: the coverage weight only rescales match_min, and a question made of words the entries
@@ -143,17 +163,11 @@ def fit_thresholds(signals: list[tuple], base: Calibration, lang: str, budget: i
         # breastfeeding") are no reason to answer, and the words an entry shares with the question only refine
         # the model's judgement (a weight above half lets "change the oil in my car" answer from ear drops).
         weights, known_grid = [round(float(w), 2) for w in np.arange(0.0, 0.51, 0.1)], np.array([NEVER])
-    by_known = known[None, :] >= known_grid[:, None]                                   # (K, n)
     scores: dict[float, tuple] = {}
     for weight in weights:
-        match = dense + weight * coverage
-        by_match = match[None, :] >= match_grid[:, None]                               # (M, n)
-        scope_match = (scope_dense + weight * scope_coverage).max(axis=1, initial=0.0)
-        declined = (scope_match - match)[None, :] >= margin_grid[:, None]              # (G, n)
-        answered = ((by_match[:, None, None, :] | by_known[None, :, None, :])
-                    & ~declined[None, None, :, :])                                     # (M, K, G, n)
-        wrong = (~answered & answerable).sum(axis=3)
-        caught = (~answered & ~answerable).sum(axis=3)
+        answered = arrays.answered(weight, match_grid, known_grid, margin_grid)       # (M, K, G, n)
+        wrong = (~answered & arrays.answerable).sum(axis=3)
+        caught = (~answered & ~arrays.answerable).sum(axis=3)
         # Most must-not-answer questions abstained first, then fewest answerable ones.
         scores[weight] = (np.where(wrong <= budget, caught * (len(signals) + 1) - wrong, -1), caught, wrong)
     top = max(int(score.max()) for score, _, _ in scores.values())
@@ -174,16 +188,10 @@ def fit_thresholds(signals: list[tuple], base: Calibration, lang: str, budget: i
 
 
 def _answered(signals: list[tuple], base: Calibration, lang: str, found: dict[str, Any]) -> list[bool]:
-    out = []
-    dense_weight = base.dense_weight.get(lang, 1.0)
-    for _, dense, coverage, known, n_terms, scope in signals:
-        enough = n_terms >= base.min_terms
-        match = dense_weight * dense + found["coverage_weight"] * (coverage if enough else 0.0)
-        scope_match = max((dense_weight * d + found["coverage_weight"] * (c if enough else 0.0) for d, c in scope),
-                          default=0.0)
-        declined = scope_match - match >= found["scope_margin"]
-        out.append((match >= found["match_min"] or (enough and known >= found["known_min"])) and not declined)
-    return out
+    grid = _Signals.of(signals, base, lang).answered(
+        found["coverage_weight"], np.array([found["match_min"]]), np.array([found["known_min"]]),
+        np.array([found["scope_margin"]]))
+    return [bool(a) for a in grid[0, 0, 0]]
 
 
 def _budget(answerable: int, refused_answerable: int, max_wrong_abstentions: float) -> int:

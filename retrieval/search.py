@@ -101,23 +101,23 @@ class SearchOutcome:
     def best(self) -> Candidate | None:
         return self.candidates[0] if self.candidates else None
 
+    def _scored(self, calibration: Calibration, dense: float, coverage: float) -> float:
+        """An entry's or a subject's match: the dense part plus the weighted coverage (when the question has
+        enough terms for coverage to mean something)."""
+        enough = len(self.terms) >= calibration.min_terms
+        return (calibration.dense_weight.get(self.lang, 1.0) * dense
+                + calibration.coverage_weight.get(self.lang, 1.0) * (coverage if enough else 0.0))
+
     def match(self, calibration: Calibration) -> float:
         """The best entry's match score that `Calibration.match_min` is compared with."""
         best = self.best
-        if best is None:
-            return 0.0
-        coverage = best.coverage if len(self.terms) >= calibration.min_terms else 0.0
-        return (calibration.dense_weight.get(self.lang, 1.0) * best.dense
-                + calibration.coverage_weight.get(self.lang, 1.0) * coverage)
+        return 0.0 if best is None else self._scored(calibration, best.dense, best.coverage)
 
     def scope_match(self, calibration: Calibration) -> tuple[ScopeScore | None, float]:
         """The subject the guidance does not cover that the question matches best, scored like an entry."""
-        enough = len(self.terms) >= calibration.min_terms
-        dense_weight = calibration.dense_weight.get(self.lang, 1.0)
-        coverage_weight = calibration.coverage_weight.get(self.lang, 1.0)
         best: tuple[ScopeScore | None, float] = (None, 0.0)
         for score in self.scope:
-            match = dense_weight * score.dense + coverage_weight * (score.coverage if enough else 0.0)
+            match = self._scored(calibration, score.dense, score.coverage)
             if match > best[1]:
                 best = (score, match)
         return best
