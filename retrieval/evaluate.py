@@ -5,18 +5,16 @@ from __future__ import annotations
 import json
 import random
 from collections import defaultdict
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterable
 
 import numpy as np
 
 from .answer import TRIAGE_KINDS, Answerer
-from .search import Calibration, Retriever, detect_language
+from .search import SIGNALS, Calibration, Retriever, detect_language
 
 ESCALATIONS = ("emergency", "urgent", "crisis", "safeguarding")
-NEVER = 1.01  # a known_min no question reaches: `known` alone never answers
-NEVER_DECLINE = 9.99  # a scope_margin no question reaches: subjects the guidance does not cover never decline
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -84,11 +82,13 @@ def _retrieval_metrics(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def calibration_outcomes(answerer: Answerer, items: list[dict[str, Any]], lang: str) -> dict[str, Any]:
-    """What the thresholds are chosen from, for one language: the signals of each question's best entry, and how
-    many questions triage already settles (a refusal of an answerable question counts as a wrong abstention,
-    a refusal of a must-not-answer question as a correct one; escalations count as neither)."""
+    """What the confidence model is fitted to, for one language: each question's signals (`SIGNALS`) and whether
+    it is answerable, and how many questions triage already settles (a refusal of an answerable question counts
+    as a wrong abstention, a refusal of a must-not-answer question as a correct one; escalations count as
+    neither). Questions no entry matches at all are never answered and are left out."""
     retriever: Retriever = answerer.retriever
-    signals, refused_answerable, refused_unanswerable = [], 0, 0
+    rows, answerable_flags = [], []
+    refused_answerable = refused_unanswerable = unmatched_answerable = unmatched_unanswerable = 0
     for item in items:
         if (item.get("lang") or detect_language(item["question"])) != lang:
             continue
@@ -101,113 +101,82 @@ def calibration_outcomes(answerer: Answerer, items: list[dict[str, Any]], lang: 
             refused_unanswerable += not answerable
             continue
         outcome = retriever.search(item["question"], lang, checked.age_months, limit=1)
-        best = outcome.best
-        signals.append((answerable, best.dense if best else 0.0, best.coverage if best else 0.0, outcome.known,
-                        len(outcome.terms), tuple((s.dense, s.coverage) for s in outcome.scope) if best else ()))
-    return {"signals": signals, "refused_answerable": refused_answerable,
-            "refused_unanswerable": refused_unanswerable}
+        if outcome.best is None:
+            unmatched_answerable += answerable
+            unmatched_unanswerable += not answerable
+            continue
+        signals = outcome.signals()
+        rows.append([signals[name] for name in SIGNALS])
+        answerable_flags.append(answerable)
+    return {"signals": np.array(rows, dtype=float).reshape(len(rows), len(SIGNALS)),
+            "answerable": np.array(answerable_flags, dtype=bool),
+            "refused_answerable": refused_answerable + unmatched_answerable,
+            "refused_unanswerable": refused_unanswerable + unmatched_unanswerable}
 
 
-@dataclass(frozen=True)
-class _Signals:
-    """Calibration signals as arrays over the questions (what the decision rule reads), for one language."""
-
-    answerable: np.ndarray     # (n,) bool
-    dense: np.ndarray          # (n,) dense part of the best entry's match (dense_weight applied)
-    coverage: np.ndarray       # (n,) the best entry's coverage, 0 where the question has too few terms
-    known: np.ndarray          # (n,) the known share, -1 where the question has too few terms
-    scope_dense: np.ndarray    # (n, subjects) dense part of each subject's match
-    scope_coverage: np.ndarray  # (n, subjects) each subject's coverage, 0 where too few terms
-
-    @classmethod
-    def of(cls, signals: list[tuple], base: Calibration, lang: str) -> "_Signals":
-        dense_weight = base.dense_weight.get(lang, 1.0)
-        enough = np.array([s[4] for s in signals]) >= base.min_terms
-        subjects = max((len(s[5]) for s in signals), default=0)
-        scope_dense, scope_coverage = np.zeros((len(signals), subjects)), np.zeros((len(signals), subjects))
-        for i, signal in enumerate(signals):
-            for j, (topic_dense, topic_coverage) in enumerate(signal[5]):
-                scope_dense[i, j] = dense_weight * topic_dense
-                scope_coverage[i, j] = topic_coverage if enough[i] else 0.0
-        return cls(np.array([s[0] for s in signals], dtype=bool), np.array([s[1] for s in signals]) * dense_weight,
-                   np.where(enough, np.array([s[2] for s in signals]), 0.0),
-                   np.where(enough, np.array([s[3] for s in signals]), -1.0), scope_dense, scope_coverage)
-
-    def answered(self, weight: float, match_grid: np.ndarray, known_grid: np.ndarray,
-                 margin_grid: np.ndarray) -> np.ndarray:
-        """Whether each question is answered under every (match_min, known_min, scope_margin) on the grids, with
-        this coverage weight: (M, K, G, n). The rule `Retriever` applies, on many thresholds at once."""
-        match = self.dense + weight * self.coverage
-        by_match = match[None, :] >= match_grid[:, None]                               # (M, n)
-        by_known = self.known[None, :] >= known_grid[:, None]                          # (K, n)
-        scope_match = (self.scope_dense + weight * self.scope_coverage).max(axis=1, initial=0.0)
-        declined = (scope_match - match)[None, :] >= margin_grid[:, None]              # (G, n)
-        return (by_match[:, None, None, :] | by_known[None, :, None, :]) & ~declined[None, None, :, :]
+def fit_weights(signals: np.ndarray, answerable: np.ndarray, l2: float = 1.0, steps: int = 2000) -> dict[str, float]:
+    """A logistic model of "answerable" over the signals, by gradient descent on standardised signals with both
+    classes weighted equally (must-not-answer questions are the fewer) and a light L2 penalty; returned in raw
+    signal units, rounded, so the same questions always give the same weights. A signal that does not vary
+    (the cosine where the model is not run) gets weight 0."""
+    mean, spread = signals.mean(axis=0), signals.std(axis=0)
+    varies = spread > 1e-9
+    z = np.where(varies, (signals - mean) / np.where(varies, spread, 1.0), 0.0)
+    z = np.hstack([z, np.ones((len(z), 1))])
+    y = answerable.astype(float)
+    balance = np.where(answerable, 0.5 / max(y.mean(), 1e-9), 0.5 / max(1.0 - y.mean(), 1e-9))
+    penalty = np.append(np.full(signals.shape[1], l2), 0.0)
+    w = np.zeros(z.shape[1])
+    for _ in range(steps):
+        p = 1.0 / (1.0 + np.exp(-(z @ w)))
+        w -= (z.T @ ((p - y) * balance) + penalty * w) / len(y)
+    raw = np.where(varies, w[:-1] / np.where(varies, spread, 1.0), 0.0)
+    bias = w[-1] - float((raw * mean).sum())
+    return {"bias": round(float(bias), 3), **{name: round(float(v), 3) for name, v in zip(SIGNALS, raw)}}
 
 
-def fit_thresholds(signals: list[tuple], base: Calibration, lang: str, budget: int) -> dict[str, Any] | None:
-    """The (coverage_weight, match_min, known_min, scope_margin) that abstain on the most must-not-answer
-    questions with at most `budget` answerable questions abstained (then the fewest answerable ones abstained)."""
-    if not signals:
+def _probabilities(signals: np.ndarray, weights: dict[str, float]) -> np.ndarray:
+    """`Calibration.probability` for many questions at once."""
+    z = weights["bias"] + signals @ np.array([weights[name] for name in SIGNALS])
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -60.0, 60.0)))
+
+
+def fit_confidence(signals: np.ndarray, answerable: np.ndarray, budget: int) -> dict[str, Any] | None:
+    """The weights, and the threshold that abstains on the most must-not-answer questions with at most `budget`
+    answerable ones abstained. Of the thresholds that do, the one halfway between the last must-not-answer
+    question it catches and the next answerable one: a threshold a hair from one question flips on the next
+    question like it, and one higher than needed abstains on answerable questions for nothing."""
+    if not answerable.any() or answerable.all() or budget < 0:
         return None
-    arrays = _Signals.of(signals, base, lang)
-    margin_grid = np.append(np.round(np.arange(0.0, 0.6001, 0.02), 2), NEVER_DECLINE) \
-        if arrays.scope_dense.shape[1] else np.array([NEVER_DECLINE])
-    match_grid = np.round(np.arange(0.0, 1.5, 0.01), 2)
-    if base.dense_weight.get(lang, 1.0) == 0:
-        # Keywords alone: the coverage weight only rescales match_min, and a question made of words the entries
-        # use may answer on a weak match (parents' wording rarely repeats an entry's).
-        weights, known_grid = [1.0], np.append(np.round(np.arange(0.3, 1.0001, 0.02), 2), NEVER)
+    weights = fit_weights(signals, answerable)
+    probabilities = _probabilities(signals, weights)
+    positives = np.sort(probabilities[answerable])
+    highest = positives[min(budget, len(positives) - 1)]       # no threshold above this keeps within the budget
+    caught = probabilities[~answerable & (probabilities < highest)]
+    if caught.size:
+        above = positives[positives > caught.max()]
+        threshold = (caught.max() + above[0]) / 2 if above.size else float(highest)
     else:
-        # Where the model judges meaning it decides: familiar words with a poor match ("diet pills while
-        # breastfeeding") are no reason to answer, and the words an entry shares with the question only refine
-        # the model's judgement (a weight above half lets "change the oil in my car" answer from ear drops).
-        weights, known_grid = [round(float(w), 2) for w in np.arange(0.0, 0.51, 0.1)], np.array([NEVER])
-    scores: dict[float, tuple] = {}
-    for weight in weights:
-        answered = arrays.answered(weight, match_grid, known_grid, margin_grid)       # (M, K, G, n)
-        wrong = (~answered & arrays.answerable).sum(axis=3)
-        caught = (~answered & ~arrays.answerable).sum(axis=3)
-        # Most must-not-answer questions abstained first, then fewest answerable ones.
-        scores[weight] = (np.where(wrong <= budget, caught * (len(signals) + 1) - wrong, -1), caught, wrong)
-    top = max(int(score.max()) for score, _, _ in scores.values())
-    if top < 0:
-        return None
-    # Many thresholds do equally well on these questions. Take the weight with the widest range of them, and the
-    # middle of that range: a threshold a hair from one dev question flips on the next question like it.
-    weight = max(scores, key=lambda w: (int((scores[w][0] == top).sum()), -w))
-    score, caught, wrong = scores[weight]
-    cells = sorted(zip(*np.nonzero(score == top)))
-    m = cells[len(cells) // 2][0]
-    ks = sorted({k for mm, k, _ in cells if mm == m})
-    k = ks[len(ks) // 2]
-    gs = [g for mm, kk, g in cells if mm == m and kk == k]
-    g = gs[len(gs) // 2]
-    return {"coverage_weight": float(weight), "match_min": float(match_grid[m]), "known_min": float(known_grid[k]),
-            "scope_margin": float(margin_grid[g]), "caught": int(caught[m, k, g]), "wrong": int(wrong[m, k, g])}
-
-
-def _answered(signals: list[tuple], base: Calibration, lang: str, found: dict[str, Any]) -> list[bool]:
-    grid = _Signals.of(signals, base, lang).answered(
-        found["coverage_weight"], np.array([found["match_min"]]), np.array([found["known_min"]]),
-        np.array([found["scope_margin"]]))
-    return [bool(a) for a in grid[0, 0, 0]]
+        threshold = positives[0] / 2
+    threshold = round(float(threshold), 6)
+    answered = probabilities >= threshold
+    return {"weights": weights, "threshold": threshold,
+            "caught": int((~answered & ~answerable).sum()), "wrong": int((~answered & answerable).sum())}
 
 
 def _budget(answerable: int, refused_answerable: int, max_wrong_abstentions: float) -> int:
     return int(max_wrong_abstentions * answerable + 1e-9) - refused_answerable
 
 
-def cross_validate(data: dict[str, Any], base: Calibration, lang: str, max_wrong_abstentions: float = 0.05,
-                   folds: int = 5, repeats: int = 5) -> dict[str, Any] | None:
-    """Thresholds chosen on 4/5 of the questions and measured on the other 1/5 (stratified, `repeats` shuffles):
-    the figures to expect on new questions, unlike the dev-set ones the thresholds were fitted to."""
-    signals = data["signals"]
-    positives = [i for i, s in enumerate(signals) if s[0]]
-    negatives = [i for i, s in enumerate(signals) if not s[0]]
+def cross_validate(data: dict[str, Any], max_wrong_abstentions: float = 0.05, folds: int = 5,
+                   repeats: int = 5) -> dict[str, Any] | None:
+    """The model fitted on 4/5 of the questions and measured on the other 1/5 (stratified, `repeats` shuffles):
+    the figures to expect on new questions, unlike the ones on the questions it was fitted to."""
+    signals, answerable = data["signals"], data["answerable"]
+    positives, negatives = list(np.flatnonzero(answerable)), list(np.flatnonzero(~answerable))
     if len(positives) < folds or len(negatives) < folds:
         return None
-    answerable = len(positives) + data["refused_answerable"]
+    total_answerable = len(positives) + data["refused_answerable"]
     must_abstain = len(negatives) + data["refused_unanswerable"]
     wrong_total = caught_total = 0
     for repeat in range(repeats):
@@ -216,48 +185,45 @@ def cross_validate(data: dict[str, Any], base: Calibration, lang: str, max_wrong
         rng.shuffle(pos)
         rng.shuffle(neg)
         for fold in range(folds):
-            held = set(pos[fold::folds] + neg[fold::folds])
-            train = [s for i, s in enumerate(signals) if i not in held]
-            train_answerable = sum(1 for s in train if s[0]) + data["refused_answerable"]
-            found = fit_thresholds(train, base, lang,
+            held = np.zeros(len(answerable), dtype=bool)
+            held[pos[fold::folds] + neg[fold::folds]] = True
+            train_answerable = int(answerable[~held].sum()) + data["refused_answerable"]
+            found = fit_confidence(signals[~held], answerable[~held],
                                    _budget(train_answerable, data["refused_answerable"], max_wrong_abstentions))
-            test = [signals[i] for i in sorted(held)]
-            answered = _answered(test, base, lang, found) if found else [False] * len(test)
-            wrong_total += sum(1 for s, a in zip(test, answered) if s[0] and not a)
-            caught_total += sum(1 for s, a in zip(test, answered) if not s[0] and not a)
+            answered = (_probabilities(signals[held], found["weights"]) >= found["threshold"]) if found \
+                else np.zeros(int(held.sum()), dtype=bool)
+            wrong_total += int((~answered & answerable[held]).sum())
+            caught_total += int((~answered & ~answerable[held]).sum())
     # Held-out counts summed over the folds cover every question once per repeat; triage's share is added back.
     return {"folds": folds, "repeats": repeats,
             "abstention_recall": round((caught_total / repeats + data["refused_unanswerable"]) / must_abstain, 4),
-            "wrongly_abstained": round((wrong_total / repeats + data["refused_answerable"]) / answerable, 4)}
+            "wrongly_abstained": round((wrong_total / repeats + data["refused_answerable"]) / total_answerable, 4)}
 
 
 def calibrate(answerer: Answerer, items: list[dict[str, Any]], max_wrong_abstentions: float = 0.05,
               cross_validation: bool = True) -> dict[str, Any]:
-    """Per language, the thresholds that keep wrong abstentions at or under 5% of the answerable questions while
-    abstaining on as many must-not-answer questions as possible; with the figures they reach on these questions
-    and, cross-validated, on questions they were not fitted to."""
-    base = answerer.retriever.calibration
+    """Per language, the confidence model and the threshold that keep wrong abstentions at or under 5% of the
+    answerable questions while abstaining on as many must-not-answer questions as possible; with the figures
+    they reach on these questions and, cross-validated, on questions they were not fitted to."""
     best: dict[str, Any] = {}
     for lang in ("en", "zh"):
         data = calibration_outcomes(answerer, items, lang)
-        signals = data["signals"]
-        answerable = sum(1 for s in signals if s[0]) + data["refused_answerable"]
-        must_abstain = sum(1 for s in signals if not s[0]) + data["refused_unanswerable"]
+        answerable = int(data["answerable"].sum()) + data["refused_answerable"]
+        must_abstain = int((~data["answerable"]).sum()) + data["refused_unanswerable"]
         if not answerable:
             continue
-        found = fit_thresholds(signals, base, lang,
+        found = fit_confidence(data["signals"], data["answerable"],
                                _budget(answerable, data["refused_answerable"], max_wrong_abstentions))
         if found is None:
             continue
         best[lang] = {
-            "coverage_weight": found["coverage_weight"], "match_min": found["match_min"],
-            "known_min": found["known_min"], "scope_margin": found["scope_margin"],
+            "weights": found["weights"], "threshold": found["threshold"],
             "abstention_recall": _ratio(found["caught"] + data["refused_unanswerable"], must_abstain),
             "wrongly_abstained": _ratio(found["wrong"] + data["refused_answerable"], answerable),
             "answerable": answerable, "must_abstain": must_abstain,
         }
         if cross_validation:
-            best[lang]["cross_validated"] = cross_validate(data, base, lang, max_wrong_abstentions)
+            best[lang]["cross_validated"] = cross_validate(data, max_wrong_abstentions)
     return best
 
 
@@ -296,15 +262,12 @@ def evaluate_triage(triage, items: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def with_thresholds(calibration: Calibration, found: dict[str, Any]) -> Calibration:
-    """`calibration` with the thresholds `calibrate` found (per language) in place of its own."""
-    changes = {}
-    for name in ("coverage_weight", "match_min", "known_min", "scope_margin"):
-        values = dict(getattr(calibration, name))
-        for lang, chosen in found.items():
-            values[lang] = chosen[name]
-        changes[name] = values
-    return replace(calibration, **changes)
+def with_fitted(calibration: Calibration, found: dict[str, Any]) -> Calibration:
+    """`calibration` with the weights and thresholds `calibrate` found (per language) in place of its own."""
+    weights, thresholds = dict(calibration.weights), dict(calibration.threshold)
+    for lang, chosen in found.items():
+        weights[lang], thresholds[lang] = dict(chosen["weights"]), chosen["threshold"]
+    return replace(calibration, weights=weights, threshold=thresholds)
 
 
 def load_eval_files(paths: Iterable[Path]) -> list[dict[str, Any]]:

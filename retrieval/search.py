@@ -21,6 +21,7 @@ _CJK = re.compile(r"[\u4e00-\u9fff]")
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
 _LETTERS = re.compile(r"[a-z]{2}")
 MODES = ("hybrid", "dense", "keyword")
+MIN_TERMS = 2  # a question with fewer terms says too little for coverage or the known share to mean anything
 DENSE_DEPTH = 80  # texts read from the dense index per question
 
 
@@ -31,6 +32,10 @@ def detect_language(text: str) -> str:
     return "zh" if cjk and cjk * 3 >= latin * 0.5 else "en"
 
 
+# What the answering decision reads about a question and its best entry (see `SearchOutcome.signals`).
+SIGNALS = ("dense", "coverage", "known", "keyword", "scope")
+
+
 @dataclass(frozen=True)
 class Calibration:
     """How candidates are ranked and when the best one is trusted enough to answer.
@@ -39,30 +44,35 @@ class Calibration:
     keyword match, minus age_penalty for an entry written for another age. The English default model gives
     Chinese vectors little meaning, so Chinese ranks on keywords alone (dense_weight 0, the model is not run).
 
-    Answering: the best entry's match (dense_weight * cosine + coverage_weight * rarity-weighted coverage of the
-    question's terms) reaches match_min, or the share of the question the knowledge base knows at all (`known`:
-    rarity-weighted, words no entry uses count most) reaches known_min. The second way is for Chinese only:
-    without a meaningful dense score, coverage is low for any question worded differently from the entry, while
-    a question about something the knowledge base never covers (取名, 户口, 红烧肉) has words no entry uses.
-    Where the model judges meaning, familiar words with a poor match are no reason to answer (known_min above 1).
+    Answering: a logistic model per language turns the question's signals (`SIGNALS`, see
+    `SearchOutcome.signals`) into the probability that the knowledge base answers it; the best entry is given
+    when that probability reaches `threshold`. No single signal is enough on new questions: the model's cosine
+    is close for a near-topic question in English ("trimming a newborn's nails" next to eczema), and in Chinese,
+    where only keywords speak, familiar words are no proof either (清蒸鲈鱼 uses words many entries use, spread over
+    many of them and each matching weakly). A question that matches a subject the guidance does not cover
+    (content/scope.yaml) counts against answering, and when it is not answered and matches that subject better
+    than any entry, the reply names the subject.
 
-    Declining: a question whose match with a subject the guidance does not cover (content/scope.yaml, scored
-    like an entry) beats its best entry's match by scope_margin is not answered, whatever the entry's match:
-    "a name for our baby girl" is close to many entries in words, and closer still to "choosing a baby's name".
-
-    coverage_weight, match_min, known_min and scope_margin come from `sprout eval
-    content/eval/retrieval/*.jsonl --calibrate` (the most must-not-answer questions abstained with at most 5% of
-    answerable ones abstained); its cross-validated figures say how well they carry over to new questions.
+    `weights` (raw signal units, plus "bias") and `threshold` come from `sprout eval
+    content/eval/retrieval/*.jsonl --calibrate`: fitted on those labelled questions, the threshold the lowest that
+    abstains on at most 5% of the answerable ones. Its cross-validated figures say how well they carry over to new
+    questions.
     """
 
     dense_weight: dict[str, float] = field(default_factory=lambda: {"en": 1.0, "zh": 0.0})
     keyword_weight: dict[str, float] = field(default_factory=lambda: {"en": 0.15, "zh": 1.0})
     age_penalty: float = 0.5
-    coverage_weight: dict[str, float] = field(default_factory=lambda: {"en": 0.5, "zh": 1.0})
-    match_min: dict[str, float] = field(default_factory=lambda: {"en": 0.64, "zh": 0.18})
-    known_min: dict[str, float] = field(default_factory=lambda: {"en": 1.01, "zh": 0.52})  # above 1: never
-    scope_margin: dict[str, float] = field(default_factory=lambda: {"en": 0.08, "zh": 0.04})
-    min_terms: int = 2
+    weights: dict[str, dict[str, float]] = field(default_factory=lambda: {
+        "en": {"bias": -11.425, "dense": 18.496, "coverage": 6.682, "known": 0.361, "keyword": 0.125, "scope": -3.594},
+        "zh": {"bias": -11.552, "dense": 0.0, "coverage": 6.46, "known": 4.954, "keyword": 2.474, "scope": -22.34},
+    })
+    threshold: dict[str, float] = field(default_factory=lambda: {"en": 0.436381, "zh": 0.328854})
+
+    def probability(self, lang: str, signals: dict[str, float]) -> float:
+        """How likely the knowledge base answers a question with these signals, by the language's model."""
+        weights = self.weights.get(lang) or self.weights["en"]
+        z = weights.get("bias", 0.0) + sum(weights.get(name, 0.0) * value for name, value in signals.items())
+        return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
 
 
 @dataclass(frozen=True)
@@ -96,39 +106,46 @@ class SearchOutcome:
     known: float = 0.0    # share of the question (weighted by rarity) that any entry's text contains
     scope: tuple[ScopeScore, ...] = ()
     declined: ScopeScore | None = None  # the subject the question is about, when that is why it is not answered
+    keyword_top: float = 0.0  # BM25 score of the best keyword match (higher is better)
 
     @property
     def best(self) -> Candidate | None:
         return self.candidates[0] if self.candidates else None
 
-    def _scored(self, calibration: Calibration, dense: float, coverage: float) -> float:
-        """An entry's or a subject's match: the dense part plus the weighted coverage (when the question has
-        enough terms for coverage to mean something)."""
-        enough = len(self.terms) >= calibration.min_terms
-        return (calibration.dense_weight.get(self.lang, 1.0) * dense
-                + calibration.coverage_weight.get(self.lang, 1.0) * (coverage if enough else 0.0))
+    def _scored(self, dense: float, coverage: float) -> float:
+        """An entry's or a subject's match: its cosine plus the rarity-weighted share of the question it covers
+        (when the question has enough terms for that share to mean something)."""
+        return dense + (coverage if len(self.terms) >= MIN_TERMS else 0.0)
 
-    def match(self, calibration: Calibration) -> float:
-        """The best entry's match score that `Calibration.match_min` is compared with."""
+    def match(self) -> float:
+        """The best entry's match."""
         best = self.best
-        return 0.0 if best is None else self._scored(calibration, best.dense, best.coverage)
+        return 0.0 if best is None else self._scored(best.dense, best.coverage)
 
-    def scope_match(self, calibration: Calibration) -> tuple[ScopeScore | None, float]:
+    def scope_match(self) -> tuple[ScopeScore | None, float]:
         """The subject the guidance does not cover that the question matches best, scored like an entry."""
         best: tuple[ScopeScore | None, float] = (None, 0.0)
         for score in self.scope:
-            match = self._scored(calibration, score.dense, score.coverage)
+            match = self._scored(score.dense, score.coverage)
             if match > best[1]:
                 best = (score, match)
         return best
 
-    def out_of_scope(self, calibration: Calibration) -> ScopeScore | None:
-        """The subject, when the question matches it better than any entry by the calibrated margin."""
-        score, match = self.scope_match(calibration)
-        margin = calibration.scope_margin.get(self.lang)
-        if score is None or margin is None or match - self.match(calibration) < margin:
-            return None
-        return score
+    def signals(self) -> dict[str, float]:
+        """What the answering decision reads (`SIGNALS`): the best entry's cosine and coverage, the known share,
+        the strength of the best keyword match (log of 1 + its BM25 score) and the best uncovered subject's
+        match. Coverage and the known share count only when the question has enough terms to share."""
+        best, enough = self.best, len(self.terms) >= MIN_TERMS
+        return {"dense": best.dense if best else 0.0,
+                "coverage": best.coverage if best and enough else 0.0,
+                "known": self.known if enough else 0.0,
+                "keyword": math.log1p(max(self.keyword_top, 0.0)),
+                "scope": self.scope_match()[1]}
+
+    def out_of_scope(self) -> ScopeScore | None:
+        """The subject the guidance does not cover that the question matches better than any entry."""
+        score, match = self.scope_match()
+        return score if score is not None and match > self.match() else None
 
 
 class Retriever:
@@ -187,10 +204,15 @@ class Retriever:
                                  weighted_coverage(question_terms, vocabulary.scope_terms(topic.id, lang),
                                                    vocabulary.idf(lang), vocabulary.unseen(lang)))
                       for topic in snap.scope.values())
-        outcome = SearchOutcome(lang, tuple(candidates), False, 0.0, terms, round(known, 4), scope)
-        confident, confidence = self._confidence(outcome)
-        declined = outcome.out_of_scope(cal) if outcome.best is not None else None
-        return replace(outcome, confident=confident and declined is None, confidence=confidence, declined=declined)
+        outcome = SearchOutcome(lang, tuple(candidates), False, 0.0, terms, round(known, 4), scope,
+                                keyword_top=top_keyword)
+        if outcome.best is None:
+            return outcome
+        # 1.0 is the threshold: the probability the knowledge base answers, over the calibrated threshold.
+        confidence = cal.probability(lang, outcome.signals()) / cal.threshold.get(lang, cal.threshold["en"])
+        confident = confidence >= 1.0
+        return replace(outcome, confident=confident, confidence=round(min(confidence, 99.0), 4),
+                       declined=None if confident else outcome.out_of_scope())
 
     def vocabulary(self, snap: Snapshot) -> Vocabulary:
         """What the knowledge base says, in the forms the confidence compares with; rebuilt when the index is."""
@@ -215,18 +237,6 @@ class Retriever:
                 topic = meta[0][len(SCOPE_PREFIX):]
                 scope[topic] = max(scope.get(topic, -1.0), score)
         return best, scope
-
-    def _confidence(self, outcome: SearchOutcome) -> tuple[bool, float]:
-        """1.0 is the threshold: the larger of the match over match_min and the known share over known_min."""
-        if outcome.best is None:
-            return False, 0.0
-        cal, lang = self.calibration, outcome.lang
-        ratios = [outcome.match(cal) / cal.match_min[lang] if cal.match_min[lang] > 0 else math.inf]
-        if cal.known_min[lang] <= 1.0 and len(outcome.terms) >= cal.min_terms:
-            ratios.append(outcome.known / cal.known_min[lang] if cal.known_min[lang] > 0 else math.inf)
-        confidence = max(ratios)
-        return confidence >= 1.0, round(float(min(confidence, 99.0)), 4)
-
 
 def weighted_coverage(terms: tuple[str, ...], entry_terms: frozenset[str], idf: dict[str, float],
                       unseen: float) -> float:

@@ -1,29 +1,32 @@
 """Retrieval quality on the development set (content/eval/retrieval/*.jsonl) with the real model and index, the
-calibration that chooses when not to answer, and the signals it rests on (issue #4 targets)."""
+calibration that chooses when not to answer, and the signals it rests on (issue #4 targets); and the figures on a
+held-out set nothing was chosen on."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from knowledge.settings import Settings
-from retrieval.evaluate import calibrate, cross_validate, evaluate_retrieval, fit_thresholds, load_eval_files
-from retrieval.search import Calibration, question_words, stem
+from retrieval.evaluate import (calibrate, cross_validate, evaluate_retrieval, fit_confidence, fit_weights,
+                                load_eval_files)
+from retrieval.search import SIGNALS, Calibration, question_words, stem
 
 from conftest import CONTENT_DIR
 from retrievalhelpers import copy_data
 
 DEV_SET = sorted((CONTENT_DIR / "eval" / "retrieval").glob("*.jsonl"))
-# Two sets written afterwards, each by someone who saw neither the ranking code, content/scope.yaml nor
-# content/synonyms.yaml, on subjects other than the dev set's; never used to choose anything. They show how far
-# the dev-set figures carry over: English ranking and the first set's English abstention meet the targets,
-# abstention on the second set's near-topic questions (nail trimming, 马牙, car sickness, 积食) does not.
-# These floors are today's figures less a margin: they keep quality from sliding back, they are not the targets.
-HELD_OUT = {name: sorted((CONTENT_DIR / "eval" / name).glob("*.jsonl")) for name in ("holdout", "holdout2")}
+# The confidence model is fitted to the dev set and two sets written apart from it (by people who saw neither the
+# ranking code, content/scope.yaml nor content/synonyms.yaml): more must-not-answer questions than the dev set alone.
+CALIBRATION_SETS = DEV_SET + sorted((CONTENT_DIR / "eval" / "calibration").glob("*.jsonl"))
+# Written afterwards by someone who saw none of the sets, code or subject lists; never used to choose anything.
+# It shows how far the dev-set figures carry over: ranking does, abstention on near-topic questions (a baby's
+# passport, lice, 上户口) falls short of the dev-set targets. These floors are today's figures less a margin: they
+# keep quality from sliding back, they are not the targets.
+HELD_OUT = sorted((CONTENT_DIR / "eval" / "holdout").glob("*.jsonl"))
 HELD_OUT_FLOORS = {
-    ("holdout", "en"): {"hit@3": 0.90, "abstention_recall": 0.90, "wrongly_abstained": 0.05},
-    ("holdout", "zh"): {"hit@3": 0.85, "abstention_recall": 0.76, "wrongly_abstained": 0.12},
-    ("holdout2", "en"): {"hit@3": 0.83, "abstention_recall": 0.65, "wrongly_abstained": 0.10},
-    ("holdout2", "zh"): {"hit@3": 0.90, "abstention_recall": 0.40, "wrongly_abstained": 0.13},
+    "en": {"hit@3": 0.95, "abstention_recall": 0.65, "wrongly_abstained": 0.06},
+    "zh": {"hit@3": 0.88, "abstention_recall": 0.65, "wrongly_abstained": 0.12},
 }
 # Issue #4's targets on the dev set.
 HIT_AT_3 = {"en": 0.90, "zh": 0.85}
@@ -66,32 +69,29 @@ def test_at_least_90_percent_of_must_not_answer_questions_get_no_answer(report, 
     assert report[lang]["abstention_recall"] >= ABSTENTION_RECALL, report["wrong_answers"]
 
 
-def test_the_shipped_thresholds_are_the_ones_calibration_finds_on_the_dev_set(dev):
-    runtime, items = dev
-    found = calibrate(runtime.answerer, items, cross_validation=False)
+def test_the_shipped_confidence_model_is_the_one_calibration_fits(dev):
+    runtime, _ = dev
+    found = calibrate(runtime.answerer, load_eval_files(CALIBRATION_SETS), cross_validation=False)
     shipped = Calibration()
     for lang in ("en", "zh"):
-        chosen = {name: found[lang][name] for name in ("coverage_weight", "match_min", "known_min", "scope_margin")}
-        assert chosen == {name: getattr(shipped, name)[lang] for name in chosen}, (
-            f"run `sprout eval content/eval/retrieval/*.jsonl --calibrate` and copy the {lang} thresholds into "
-            "retrieval/search.py Calibration")
+        assert (found[lang]["weights"], found[lang]["threshold"]) == (shipped.weights[lang], shipped.threshold[lang]), (
+            f"run `sprout eval content/eval/retrieval/*.jsonl content/eval/calibration/*.jsonl --calibrate` and "
+            f"copy the {lang} weights and threshold into retrieval/search.py Calibration")
 
 
 @pytest.fixture(scope="module")
 def held_out(dev):
     runtime, _ = dev
-    return {name: evaluate_retrieval(runtime.answerer, load_eval_files(paths), "hybrid")
-            for name, paths in HELD_OUT.items()}
+    return evaluate_retrieval(runtime.answerer, load_eval_files(HELD_OUT), "hybrid")
 
 
-@pytest.mark.parametrize("name, lang", list(HELD_OUT_FLOORS))
-def test_questions_written_apart_from_the_dev_set_keep_their_figures(held_out, name, lang):
-    report, floors = held_out[name], HELD_OUT_FLOORS[(name, lang)]
-    figures = report[lang]
-    assert figures["answerable"] >= 29 and figures["must_abstain"] >= 20
-    assert figures["hit@3"] >= floors["hit@3"], report["misses"]
-    assert figures["abstention_recall"] >= floors["abstention_recall"], report["wrong_answers"]
-    assert figures["wrongly_abstained"] <= floors["wrongly_abstained"], report["wrong_abstentions"]
+@pytest.mark.parametrize("lang", list(HELD_OUT_FLOORS))
+def test_questions_nothing_was_chosen_on_keep_their_figures(held_out, lang):
+    figures, floors = held_out[lang], HELD_OUT_FLOORS[lang]
+    assert figures["answerable"] >= 45 and figures["must_abstain"] >= 25
+    assert figures["hit@3"] >= floors["hit@3"], held_out["misses"]
+    assert figures["abstention_recall"] >= floors["abstention_recall"], held_out["wrong_answers"]
+    assert figures["wrongly_abstained"] <= floors["wrongly_abstained"], held_out["wrong_abstentions"]
 
 
 # Ranking
@@ -111,7 +111,7 @@ def test_a_chinese_question_about_something_no_entry_covers_is_mostly_unknown(de
     covered = runtime.retriever.search("宝宝几个月可以添加辅食", "zh")
     uncovered = runtime.retriever.search("刚出生的宝宝怎么上户口，要带哪些材料去派出所", "zh")
     assert covered.known == 1.0 and covered.confident
-    assert uncovered.known < Calibration().known_min["zh"] and not uncovered.confident
+    assert uncovered.known < 0.5 and not uncovered.confident
 
 
 def test_english_words_the_entries_use_do_not_answer_a_question_the_entries_match_poorly(dev):
@@ -153,46 +153,51 @@ def test_english_terms_are_stemmed_lightly_and_other_terms_are_left_alone(word, 
 
 # Calibration
 
-def _signals(answerable_coverage, unanswerable_coverage):
-    """(answerable, dense, coverage, known, n_terms, scope) as `calibration_outcomes` returns them, keywords only
-    and no subjects the guidance does not cover."""
-    return ([(True, 0.0, c, 0.0, 5, ()) for c in answerable_coverage]
-            + [(False, 0.0, c, 0.0, 5, ()) for c in unanswerable_coverage])
+def _signals(**columns: list[float]) -> np.ndarray:
+    """Questions' signals (`SIGNALS` order), the ones not given 0."""
+    n = len(next(iter(columns.values())))
+    return np.array([[columns.get(name, [0.0] * n)[i] for name in SIGNALS] for i in range(n)])
 
 
 def test_calibration_abstains_on_the_most_it_can_within_the_budget():
-    signals = _signals([0.3, 0.4, 0.5, 0.6, 0.05], [0.1, 0.2, 0.35])
-    zh = Calibration()
-    strict = fit_thresholds(signals, zh, "zh", budget=0)
-    assert (strict["caught"], strict["wrong"]) == (0, 0) and strict["match_min"] <= 0.05
-    one_wrong = fit_thresholds(signals, zh, "zh", budget=1)
-    assert (one_wrong["caught"], one_wrong["wrong"]) == (2, 1) and 0.2 < one_wrong["match_min"] <= 0.3
+    coverage = [0.3, 0.4, 0.5, 0.6, 0.05, 0.1, 0.2, 0.35]
+    answerable = np.array([True] * 5 + [False] * 3)
+    strict = fit_confidence(_signals(coverage=coverage), answerable, budget=0)
+    assert (strict["caught"], strict["wrong"]) == (0, 0)  # 0.05 is answerable: nothing below it can be refused
+    one_wrong = fit_confidence(_signals(coverage=coverage), answerable, budget=1)
+    assert (one_wrong["caught"], one_wrong["wrong"]) == (2, 1)
+    assert strict["weights"]["coverage"] > 0 and one_wrong["threshold"] > strict["threshold"]
+    assert fit_confidence(_signals(coverage=coverage), answerable, budget=-1) is None  # triage already spent it
 
 
-def test_calibration_with_a_dense_score_never_answers_on_familiar_words_alone():
-    signals = [(True, 0.8, 0.5, 1.0, 5, ())] * 20 + [(False, 0.3, 0.1, 1.0, 5, ())] * 5
-    found = fit_thresholds(signals, Calibration(), "en", budget=1)
-    assert found["known_min"] > 1.0 and found["caught"] == 5 and found["wrong"] == 0
+def test_a_signal_that_never_varies_gets_no_weight_and_the_fit_is_repeatable():
+    signals = _signals(coverage=[0.3 + 0.01 * i for i in range(20)] + [0.1] * 5, keyword=[2.0] * 25)
+    answerable = np.array([True] * 20 + [False] * 5)
+    weights = fit_weights(signals, answerable)
+    assert weights["keyword"] == 0.0 and weights["dense"] == 0.0 and weights["coverage"] > 0
+    assert fit_weights(signals, answerable) == weights
 
 
-def test_cross_validation_measures_thresholds_on_questions_they_were_not_fitted_to():
-    signals = _signals([0.3 + 0.01 * i for i in range(40)], [0.1 + 0.01 * i for i in range(10)])
-    data = {"signals": signals, "refused_answerable": 0, "refused_unanswerable": 0}
-    result = cross_validate(data, Calibration(), "zh")
+def test_cross_validation_measures_the_model_on_questions_it_was_not_fitted_to():
+    signals = _signals(coverage=[0.3 + 0.01 * i for i in range(40)] + [0.1 + 0.01 * i for i in range(10)])
+    answerable = np.array([True] * 40 + [False] * 10)
+    data = {"signals": signals, "answerable": answerable, "refused_answerable": 0, "refused_unanswerable": 0}
+    result = cross_validate(data)
     assert result["abstention_recall"] == 1.0 and result["wrongly_abstained"] == 0.0
-    assert cross_validate({**data, "signals": signals[:42]}, Calibration(), "zh") is None  # 2 negatives < 5 folds
+    few = {**data, "signals": signals[:42], "answerable": answerable[:42]}
+    assert cross_validate(few) is None  # 2 must-not-answer questions < 5 folds
 
 
 def test_calibration_declines_questions_closer_to_an_uncovered_subject_than_to_any_entry():
     """Must-not-answer questions that match their best entry as well as answerable ones do are told apart only
-    by matching a subject the guidance does not cover better still."""
-    answerable = [(True, 0.7, 0.5, 1.0, 5, ((0.3, 0.1), (0.2, 0.0)))] * 20
-    near_topic = [(False, 0.7, 0.5, 1.0, 5, ((0.3, 0.1), (0.9, 0.8)))] * 5
-    found = fit_thresholds(answerable + near_topic, Calibration(), "en", budget=0)
-    assert (found["caught"], found["wrong"]) == (5, 0)
-    assert 0.0 <= found["scope_margin"] < 9  # a real margin, not "never decline"
-    without_subjects = [(a, d, c, k, n, ()) for a, d, c, k, n, _ in answerable + near_topic]
-    assert fit_thresholds(without_subjects, Calibration(), "en", budget=0)["caught"] == 0
+    by matching a subject the guidance does not cover."""
+    answerable = np.array([True] * 20 + [False] * 5)
+    near_topic = _signals(dense=[0.7] * 25, coverage=[0.5] * 25, known=[1.0] * 25, scope=[0.4] * 20 + [1.7] * 5)
+    found = fit_confidence(near_topic, answerable, budget=0)
+    assert (found["caught"], found["wrong"]) == (5, 0) and found["weights"]["scope"] < 0
+    without_subjects = near_topic.copy()
+    without_subjects[:, SIGNALS.index("scope")] = 0.0
+    assert fit_confidence(without_subjects, answerable, budget=0)["caught"] == 0
 
 
 def test_a_question_about_a_subject_the_guidance_does_not_cover_is_declined_by_name(dev):
