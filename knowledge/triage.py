@@ -1069,6 +1069,9 @@ _BODY_BEFORE = re.compile(r"\b(?:lips?|mouth|face|tongue|skin|body|chest|torso|a
 _GAG_CONTEXT = re.compile(r"\bgag\w*|\bblw\b|baby[- ]led|weaning|purees?|lumps|finger foods?|solids|干呕|辅食", re.ASCII)
 _CHOKE_DISTRESS = re.compile(r"\b(?:blue|can'?t (?:breathe|breath|cough|cry)|not breathing|silent|struggling|stuck|"
                              r"turning|unconscious|floppy|back blows|right now|help)\b|发紫|不能呼吸|没有呼吸|卡住", re.ASCII)
+# "my mum's convinced she'll choke on her back", "scared he might choke on puree": a worry about what could happen
+_CHOKE_WORRY_BEFORE = re.compile(r"\b(?:she|he|they|it|baby|babies|(?:my|the|our) \w+)(?:'ll| will| would| might| could| "
+                                 r"may| is going to| gonna)(?: (?:not|never|just|really|actually|easily))? *$", re.ASCII)
 _FIRST_PERSON_BEFORE = re.compile(r"\b(?:i|i'?ve|i'?d|we|me)(?: [a-z']+)?[ ]*$|我(?:自己)?[^,.;!?。]{0,3}$", re.ASCII)
 _DRY_NAPPY_ROUTINE = re.compile(r"\b(?:potty|toilet|training|overnight|at night|in the morning|after (?:a |her |"
                                 r"his )?nap|"
@@ -1299,6 +1302,8 @@ def _accept(sign: str, m: re.Match[str], t: str, ctx: _Context) -> bool:
     if sign == "burn" and (re.match(r"\s*out\b", t[m.end():]) or re.search(r"burn\w* out", m.group())):
         return False                         # "burnt out" is the parent's exhaustion
     if sign == "choking":
+        if _CHOKE_WORRY_BEFORE.search(before) and not _CHOKE_DISTRESS.search(t):
+            return False
         return not (_GAG_CONTEXT.search(t) and not _CHOKE_DISTRESS.search(t))
     if sign == "poisoning":
         if "food poison" in t[max(0, m.start() - 6):m.end()]:

@@ -159,6 +159,9 @@ SIGNS = [
     ("she stopped breathing", None, "not_breathing"),
     ("my toddler is choking on a grape and can't cough", None, "choking"),
     ("孩子吃葡萄噎住了", None, "choking"),
+    # a worry about choking is a near miss (below), unless something says it is happening now
+    ("i thought she'd be fine but now she's going to choke, a grape is stuck in her throat", None, "choking"),
+    ("he will choke, help, he is turning blue", None, "choking"),
     ("my 3 month old is struggling to breathe and her ribs are sucking in", None, "breathing_difficulty"),
     ("cant breath properly", None, "breathing_difficulty"),
     ("5 week old breathing 70 breaths a minute", None, "breathing_difficulty"),
@@ -423,6 +426,8 @@ NEAR_MISSES = [
     "is it normal for a newborn to have blue hands and feet",
     "how to tell the difference between gagging and choking",
     "choking hazards for toddlers",
+    "grandad thinks she'll choke if she sleeps on her back because of the reflux, is side sleeping better",
+    "scared he might choke on lumpy food, should we stay on smooth purees",
     "nappy rash that won't go away",
     "toddler threw a fit in the supermarket",
     "drowsy but awake, how do I do it",
