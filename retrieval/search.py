@@ -53,10 +53,10 @@ class Calibration:
     (content/scope.yaml) counts against answering, and when it is not answered and matches that subject better
     than any entry, the reply names the subject.
 
-    `weights` (raw signal units, plus "bias") and `threshold` come from `sprout eval
-    content/eval/retrieval/*.jsonl --calibrate`: fitted on those labelled questions, the threshold the lowest that
-    abstains on at most 5% of the answerable ones. Its cross-validated figures say how well they carry over to new
-    questions.
+    `weights` (raw signal units, plus "bias") and `threshold` come from `sprout eval content/eval/retrieval/*.jsonl
+    content/eval/calibration/*.jsonl --calibrate`: fitted on those labelled questions, with the threshold that
+    abstains on the most must-not-answer ones while abstaining on at most 5% of the answerable ones. Its
+    cross-validated figures say how well they carry over to new questions.
     """
 
     dense_weight: dict[str, float] = field(default_factory=lambda: {"en": 1.0, "zh": 0.0})
