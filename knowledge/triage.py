@@ -1069,6 +1069,10 @@ _BODY_BEFORE = re.compile(r"\b(?:lips?|mouth|face|tongue|skin|body|chest|torso|a
 _GAG_CONTEXT = re.compile(r"\bgag\w*|\bblw\b|baby[- ]led|weaning|purees?|lumps|finger foods?|solids|干呕|辅食", re.ASCII)
 _CHOKE_DISTRESS = re.compile(r"\b(?:blue|can'?t (?:breathe|breath|cough|cry)|not breathing|silent|struggling|stuck|"
                              r"turning|unconscious|floppy|back blows|right now|help)\b|发紫|不能呼吸|没有呼吸|卡住", re.ASCII)
+_PET = re.compile(r"\b(?:my|our|the) (?:dog|dogs|cat|cats|puppy|kitten|hamster|rabbit|parrot|pet)\b|"
+                  r"(?:我家|我们家|家里的?)(?:猫|狗|猫咪|狗狗|小猫|小狗|兔子|仓鼠)|猫咪|狗狗", re.ASCII)
+# Soft breasts, not a floppy baby: "生完第五天，两边都软软的不怎么胀" (the milk has not come in yet)
+_BREAST_BEFORE = re.compile(r"(?:乳房|胸部?|两边|两侧|一边|左边|右边|奶)[^,.;!?。]{0,3}$")
 # "my mum's convinced she'll choke on her back", "scared he might choke on puree": a worry about what could happen
 _CHOKE_WORRY_BEFORE = re.compile(r"\b(?:she|he|they|it|baby|babies|(?:my|the|our) \w+)(?:'ll| will| would| might| could| "
                                  r"may| is going to| gonna)(?: (?:not|never|just|really|actually|easily))? *$", re.ASCII)
@@ -1280,6 +1284,10 @@ class Triage:
         if ctx.informational and not any(h.hypothetical for h in hits):
             # "what is a febrile seizure": a question about a topic, with no child in it
             hits = [h for h in hits if SIGN_KINDS[h.sign] not in ("emergency", "urgent")]
+        if _PET.search(t) and not (CHILD_WORDS.search(t) or YOUNG_WORDS.search(t)):
+            # "my cat keeps throwing up hairballs": same-day advice is for a child. Emergency signs stay (whoever
+            # "she" is may be a child), and so do crisis and safeguarding.
+            hits = [h for h in hits if SIGN_KINDS[h.sign] != "urgent"]
         return _result(hits, age, temps)
 
 
@@ -1295,6 +1303,8 @@ def _accept(sign: str, m: re.Match[str], t: str, ctx: _Context) -> bool:
         if _PALE.search(m.group()) and not _NOT_JUST_PALE.search(m.group()) and _CHRONIC.search(t):
             return False                     # pale "all the time" is a question for the GP (anaemia), not 999
         return "baby blues" not in t[max(0, m.start() - 6):m.end() + 6]
+    if sign == "unresponsive" and m.group().startswith("软") and _BREAST_BEFORE.search(before):
+        return False                         # soft breasts while the milk comes in
     if sign == "unresponsive" and _PARENT_WISH.search(before):
         return False                         # "I just want to go to sleep and not wake up" is about the parent
     if sign == "unresponsive" and re.search(r"recogni|认", m.group()) and _NIGHT_TERROR.search(t):

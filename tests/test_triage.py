@@ -162,6 +162,8 @@ SIGNS = [
     # a worry about choking is a near miss (below), unless something says it is happening now
     ("i thought she'd be fine but now she's going to choke, a grape is stuck in her throat", None, "choking"),
     ("he will choke, help, he is turning blue", None, "choking"),
+    ("宝宝突然软软的，叫也不理人", None, "unresponsive"),
+    ("my cat scratched the baby and now she is floppy and won't wake up", None, "unresponsive"),
     ("my 3 month old is struggling to breathe and her ribs are sucking in", None, "breathing_difficulty"),
     ("cant breath properly", None, "breathing_difficulty"),
     ("5 week old breathing 70 breaths a minute", None, "breathing_difficulty"),
@@ -428,6 +430,8 @@ NEAR_MISSES = [
     "choking hazards for toddlers",
     "grandad thinks she'll choke if she sleeps on her back because of the reflux, is side sleeping better",
     "scared he might choke on lumpy food, should we stay on smooth purees",
+    "our dog has been throwing up since yesterday, should i take him to the vet",
+    "产后第四天，两边乳房还是软软的，不胀，奶是不是还没下来",
     "nappy rash that won't go away",
     "toddler threw a fit in the supermarket",
     "drowsy but awake, how do I do it",
