@@ -76,7 +76,10 @@ def test_the_shipped_confidence_model_is_the_one_calibration_fits(dev):
     found = calibrate(runtime.answerer, load_eval_files(CALIBRATION_SETS), cross_validation=False)
     shipped = Calibration()
     for lang in ("en", "zh"):
-        assert (found[lang]["weights"], found[lang]["threshold"]) == (shipped.weights[lang], shipped.threshold[lang]), (
+        # A hair of tolerance for floating-point differences between machines; a content or code change that
+        # matters moves the fit much further.
+        fitted = {**found[lang]["weights"], "threshold": found[lang]["threshold"]}
+        assert fitted == pytest.approx({**shipped.weights[lang], "threshold": shipped.threshold[lang]}, abs=0.002), (
             f"run `sprout eval content/eval/retrieval/*.jsonl content/eval/calibration/*.jsonl --calibrate` and "
             f"copy the {lang} weights and threshold into retrieval/search.py Calibration")
 
