@@ -109,6 +109,14 @@ def test_the_answer_is_in_the_users_language_whatever_language_the_question_is_i
     assert result.title == entry.texts[user_lang].title
     assert all(r["title"] == kb.live.snapshot.entries[r["id"]].texts[user_lang].title for r in result.related)
     assert entry.texts[user_lang].body in rendered(kb, result)
+    # ... and says, in the question's language, how to get replies in it
+    hint = kb.renderer.t("language.switch_hint", result.question_lang)
+    assert rendered(kb, result).endswith(hint) and "/language" in hint
+
+
+def test_an_answer_in_the_questions_own_language_has_no_switch_hint(kb):
+    result = kb.answerer.answer("宝宝什么时候可以吃花生酱", "zh", log_question=False)
+    assert result.kind == "answer" and kb.renderer.t("language.switch_hint", "zh") not in rendered(kb, result)
 
 
 # Age

@@ -13,12 +13,17 @@ from ..render import Renderer
 
 
 def render_result(renderer: Renderer, result: Result, region: dict, body: str | None = None) -> str:
-    """The reply text for any result kind, in the result's language."""
+    """The reply text for any result kind, in the result's language. An answer to a question written in the other
+    language ends with one line, in the question's language, on how to switch (urgent replies stay as they are)."""
     if result.kind == "answer":
-        return renderer.render("answer", result.lang, result=result, body=body or "")
-    if result.kind == "no_answer":
-        return renderer.render("no_answer", result.lang, result=result)
-    return renderer.render(f"triage_{result.kind}", result.lang, result=result, region=region)
+        text = renderer.render("answer", result.lang, result=result, body=body or "")
+    elif result.kind == "no_answer":
+        text = renderer.render("no_answer", result.lang, result=result)
+    else:
+        return renderer.render(f"triage_{result.kind}", result.lang, result=result, region=region)
+    if result.question_lang != result.lang:
+        text += "\n\n" + renderer.t("language.switch_hint", result.question_lang)
+    return text
 
 
 def result_renderer(renderer: Renderer, regions: dict[str, dict], default_region: str):
