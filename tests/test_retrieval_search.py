@@ -111,7 +111,7 @@ def test_the_answer_is_in_the_users_language_whatever_language_the_question_is_i
     assert entry.texts[user_lang].body in rendered(kb, result)
     # ... and says, in the question's language, how to get replies in it
     hint = kb.renderer.t("language.switch_hint", result.question_lang)
-    assert rendered(kb, result).endswith(hint) and "/language" in hint
+    assert rendered(kb, result).startswith(hint + "\n\n") and "/language" in hint
 
 
 def test_an_answer_in_the_questions_own_language_has_no_switch_hint(kb):

@@ -13,8 +13,9 @@ from ..render import Renderer
 
 
 def render_result(renderer: Renderer, result: Result, region: dict, body: str | None = None) -> str:
-    """The reply text for any result kind, in the result's language. An answer to a question written in the other
-    language ends with one line, in the question's language, on how to switch (urgent replies stay as they are)."""
+    """The reply text for any result kind, in the result's language. A reply to a question written in the other
+    language starts with one line, in the question's language, on how to switch (urgent replies stay as they
+    are). It goes first: the reply ends with the heading of the buttons that follow it."""
     if result.kind == "answer":
         text = renderer.render("answer", result.lang, result=result, body=body or "")
     elif result.kind == "no_answer":
@@ -22,7 +23,7 @@ def render_result(renderer: Renderer, result: Result, region: dict, body: str | 
     else:
         return renderer.render(f"triage_{result.kind}", result.lang, result=result, region=region)
     if result.question_lang != result.lang:
-        text += "\n\n" + renderer.t("language.switch_hint", result.question_lang)
+        text = renderer.t("language.switch_hint", result.question_lang) + "\n\n" + text
     return text
 
 
