@@ -1311,10 +1311,8 @@ def _accept(sign: str, m: re.Match[str], t: str, ctx: _Context) -> bool:
         return False                         # not recognising the parent during a night terror
     if sign == "burn" and (re.match(r"\s*out\b", t[m.end():]) or re.search(r"burn\w* out", m.group())):
         return False                         # "burnt out" is the parent's exhaustion
-    if sign == "choking":
-        if _CHOKE_WORRY_BEFORE.search(before) and not _CHOKE_DISTRESS.search(t):
-            return False
-        return not (_GAG_CONTEXT.search(t) and not _CHOKE_DISTRESS.search(t))
+    if sign == "choking":                    # a worry, or gagging while weaning, unless something says distress
+        return bool(_CHOKE_DISTRESS.search(t)) or not (_CHOKE_WORRY_BEFORE.search(before) or _GAG_CONTEXT.search(t))
     if sign == "poisoning":
         if "food poison" in t[max(0, m.start() - 6):m.end()]:
             return False

@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 import random
 from collections import defaultdict
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterable
 
 import numpy as np
 
 from .answer import TRIAGE_KINDS, Answerer
-from .search import SIGNALS, Calibration, Retriever, detect_language
+from .search import SIGNALS, Retriever, answer_probability, detect_language
 
 ESCALATIONS = ("emergency", "urgent", "crisis", "safeguarding")
 
@@ -88,7 +87,7 @@ def calibration_outcomes(answerer: Answerer, items: list[dict[str, Any]], lang: 
     neither). Questions no entry matches at all are never answered and are left out."""
     retriever: Retriever = answerer.retriever
     rows, answerable_flags = [], []
-    refused_answerable = refused_unanswerable = unmatched_answerable = unmatched_unanswerable = 0
+    refused_answerable = refused_unanswerable = 0  # settled without the model: by triage, or no entry matched
     for item in items:
         if (item.get("lang") or detect_language(item["question"])) != lang:
             continue
@@ -102,16 +101,15 @@ def calibration_outcomes(answerer: Answerer, items: list[dict[str, Any]], lang: 
             continue
         outcome = retriever.search(item["question"], lang, checked.age_months, limit=1)
         if outcome.best is None:
-            unmatched_answerable += answerable
-            unmatched_unanswerable += not answerable
+            refused_answerable += answerable
+            refused_unanswerable += not answerable
             continue
         signals = outcome.signals()
         rows.append([signals[name] for name in SIGNALS])
         answerable_flags.append(answerable)
     return {"signals": np.array(rows, dtype=float).reshape(len(rows), len(SIGNALS)),
             "answerable": np.array(answerable_flags, dtype=bool),
-            "refused_answerable": refused_answerable + unmatched_answerable,
-            "refused_unanswerable": refused_unanswerable + unmatched_unanswerable}
+            "refused_answerable": refused_answerable, "refused_unanswerable": refused_unanswerable}
 
 
 def fit_weights(signals: np.ndarray, answerable: np.ndarray, l2: float = 1.0, steps: int = 2000) -> dict[str, float]:
@@ -135,12 +133,6 @@ def fit_weights(signals: np.ndarray, answerable: np.ndarray, l2: float = 1.0, st
     return {"bias": round(float(bias), 3), **{name: round(float(v), 3) for name, v in zip(SIGNALS, raw)}}
 
 
-def _probabilities(signals: np.ndarray, weights: dict[str, float]) -> np.ndarray:
-    """`Calibration.probability` for many questions at once."""
-    z = weights["bias"] + signals @ np.array([weights[name] for name in SIGNALS])
-    return 1.0 / (1.0 + np.exp(-np.clip(z, -60.0, 60.0)))
-
-
 def fit_confidence(signals: np.ndarray, answerable: np.ndarray, budget: int) -> dict[str, Any] | None:
     """The weights, and the threshold that abstains on the most must-not-answer questions with at most `budget`
     answerable ones abstained. Of the thresholds that do, the one halfway between the last must-not-answer
@@ -149,7 +141,7 @@ def fit_confidence(signals: np.ndarray, answerable: np.ndarray, budget: int) -> 
     if not answerable.any() or answerable.all() or budget < 0:
         return None
     weights = fit_weights(signals, answerable)
-    probabilities = _probabilities(signals, weights)
+    probabilities = answer_probability(weights, signals)
     positives = np.sort(probabilities[answerable])
     highest = positives[min(budget, len(positives) - 1)]       # no threshold above this keeps within the budget
     caught = probabilities[~answerable & (probabilities < highest)]
@@ -190,7 +182,7 @@ def cross_validate(data: dict[str, Any], max_wrong_abstentions: float = 0.05, fo
             train_answerable = int(answerable[~held].sum()) + data["refused_answerable"]
             found = fit_confidence(signals[~held], answerable[~held],
                                    _budget(train_answerable, data["refused_answerable"], max_wrong_abstentions))
-            answered = (_probabilities(signals[held], found["weights"]) >= found["threshold"]) if found \
+            answered = (answer_probability(found["weights"], signals[held]) >= found["threshold"]) if found \
                 else np.zeros(int(held.sum()), dtype=bool)
             wrong_total += int((~answered & answerable[held]).sum())
             caught_total += int((~answered & ~answerable[held]).sum())
@@ -260,14 +252,6 @@ def evaluate_triage(triage, items: list[dict[str, Any]]) -> dict[str, Any]:
                              "all": {"n": len(all_alarms), "rate": _ratio(sum(all_alarms), len(all_alarms))}},
         "misses": misses,
     }
-
-
-def with_fitted(calibration: Calibration, found: dict[str, Any]) -> Calibration:
-    """`calibration` with the weights and thresholds `calibrate` found (per language) in place of its own."""
-    weights, thresholds = dict(calibration.weights), dict(calibration.threshold)
-    for lang, chosen in found.items():
-        weights[lang], thresholds[lang] = dict(chosen["weights"]), chosen["threshold"]
-    return replace(calibration, weights=weights, threshold=thresholds)
 
 
 def load_eval_files(paths: Iterable[Path]) -> list[dict[str, Any]]:

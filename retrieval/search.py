@@ -9,6 +9,7 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
+import numpy as np
 import sqlite_utils
 
 from knowledge.content import Entry
@@ -71,8 +72,13 @@ class Calibration:
     def probability(self, lang: str, signals: dict[str, float]) -> float:
         """How likely the knowledge base answers a question with these signals, by the language's model."""
         weights = self.weights.get(lang) or self.weights["en"]
-        z = weights.get("bias", 0.0) + sum(weights.get(name, 0.0) * value for name, value in signals.items())
-        return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
+        return float(answer_probability(weights, np.array([[signals[name] for name in SIGNALS]]))[0])
+
+
+def answer_probability(weights: dict[str, float], signals: np.ndarray) -> np.ndarray:
+    """The logistic model: for each row of signals (`SIGNALS` order), the probability it is answerable."""
+    z = weights.get("bias", 0.0) + signals @ np.array([weights.get(name, 0.0) for name in SIGNALS])
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -60.0, 60.0)))
 
 
 @dataclass(frozen=True)
