@@ -151,10 +151,10 @@ def _timing_marks(stderr: str) -> dict[str, Any] | None:
     return None
 
 
-def bench_triage(count: int = 5000) -> dict[str, Any]:
-    from knowledge.triage import Triage
+def bench_triage(settings: Settings, count: int = 5000) -> dict[str, Any]:
+    from knowledge.safety import Triage
 
-    triage = Triage()
+    triage = Triage.from_content(settings.content_dir)
     messages = ["my 6 week old has 38.4 and won't feed", "宝宝三个月，发烧39度，怎么办", "how do I start solids",
                 "she had a seizure and is now sleepy", "宝宝晚上总醒", "can I give honey to my 8 month old"]
     samples = []
@@ -168,7 +168,7 @@ def bench_triage(count: int = 5000) -> dict[str, Any]:
 def run_benchmarks(settings: Settings, sections: list[str], extra: dict[str, Callable[[], dict[str, Any]]]) -> dict:
     results: dict[str, Any] = {"machine": machine_info()}
     if "triage" in sections:
-        results["triage"] = bench_triage()
+        results["triage"] = bench_triage(settings)
     if "retrieval" in sections:
         results["retrieval"] = bench_retrieval(settings)
     if "cold_start" in sections:

@@ -255,9 +255,9 @@ def eval_command(ctx: click.Context, files: tuple[Path, ...], mode: str, calibra
     if not items:
         raise click.ClickException("the evaluation files are empty")
     if file_kind(items) == "triage":
-        from knowledge.triage import Triage
+        from knowledge.safety import Triage
 
-        report = {"triage": evaluate_triage(Triage(), items)}
+        report = {"triage": evaluate_triage(Triage.from_content(_settings(ctx).content_dir), items)}
     else:
         runtime = _runtime(ctx)
         modes = ["hybrid", "dense", "keyword"] if mode == "all" else [mode]

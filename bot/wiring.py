@@ -14,7 +14,7 @@ import sqlite_utils
 from knowledge.bundle import KnowledgeBase, load_knowledge
 from knowledge.db import open_database
 from knowledge.settings import Settings
-from knowledge.triage import Triage
+from knowledge.safety import Triage
 from retrieval.answer import Answerer
 from retrieval.embedding import Embedder, SentenceTransformerEmbedder, model_key
 from retrieval.index import IndexBuilder, LiveIndex
@@ -81,7 +81,7 @@ class Shared:
     @classmethod
     def load(cls, settings: Settings, clock: Clock = utc_now) -> "Shared":
         kb, _ = load_knowledge(settings.content_dir, clock().date())
-        return cls(kb, Renderer(), Triage(), Segmenter(synonyms=kb.synonyms))
+        return cls(kb, Renderer(), Triage.from_content(settings.content_dir), Segmenter(synonyms=kb.synonyms))
 
 
 @dataclass

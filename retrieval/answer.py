@@ -9,7 +9,7 @@ from typing import Any, Callable
 import sqlite_utils
 
 from knowledge.clock import Clock, utc_now
-from knowledge.triage import Triage, TriageResult
+from knowledge.safety import Triage, TriageResult
 
 from .search import Retriever, SearchOutcome, detect_language
 

@@ -220,36 +220,60 @@ def calibrate(answerer: Answerer, items: list[dict[str, Any]], max_wrong_abstent
 
 
 def evaluate_triage(triage, items: list[dict[str, Any]]) -> dict[str, Any]:
-    """Recall per expected outcome and language, and the false-alarm rate on messages that must not escalate."""
+    """Recall per expected level, per language and per sign, recall of emergency and urgent together, and false
+    alarms per language on messages that must not escalate.
+
+    An escalation at a more serious level counts as caught (urgent sent to emergency is the safe direction); an
+    emergency caught at any escalating level counts for "emergencies escalated"; a message expected "none"
+    that escalates is a false alarm."""
     by_group: dict[tuple[str, str], list[bool]] = defaultdict(list)
+    by_sign: dict[str, list[bool]] = defaultdict(list)
+    severe: dict[str, list[bool]] = defaultdict(list)            # emergency and urgent together, per language
+    emergencies: dict[str, list[bool]] = defaultdict(list)       # emergencies escalated at any level
     false_alarms: dict[str, list[bool]] = defaultdict(list)
     misses = []
     for item in items:
         result = triage.check(item["text"], item.get("age_months"))
         expected, lang = item["expected"], item.get("lang") or detect_language(item["text"])
         if expected == "none":
-            alarmed = result.kind in ("emergency", "urgent", "crisis", "safeguarding")
+            alarmed = result.kind in ESCALATIONS
             false_alarms[lang].append(alarmed)
             if alarmed:
-                misses.append({"id": item.get("id"), "expected": expected, "got": result.kind})
+                misses.append({"id": item.get("id"), "expected": expected, "got": result.kind,
+                               "signs": list(result.signs)})
             continue
-        # Over-triage is the safe direction: an emergency where urgent was expected still counts as caught.
         caught = result.kind == expected or (expected == "urgent" and result.kind == "emergency")
+        if expected in ("refused", "out_of_scope"):
+            caught = caught or result.kind in ESCALATIONS or (expected == "out_of_scope" and result.kind == "refused")
         by_group[(expected, lang)].append(caught)
+        if item.get("sign"):
+            by_sign[str(item["sign"])].append(caught)
+        if expected in ("emergency", "urgent"):
+            severe[lang].append(result.kind in ("emergency", "urgent"))
+        if expected == "emergency":
+            emergencies[lang].append(result.kind in ESCALATIONS)
         if not caught:
-            misses.append({"id": item.get("id"), "expected": expected, "got": result.kind})
+            misses.append({"id": item.get("id"), "expected": expected, "got": result.kind, "signs": list(result.signs)})
+
+    def rates(groups: dict[str, list[bool]], key: str = "recall") -> dict[str, Any]:
+        out = {lang: {"n": len(v), key: _ratio(sum(v), len(v))} for lang, v in sorted(groups.items())}
+        flat = [x for v in groups.values() for x in v]
+        out["all"] = {"n": len(flat), key: _ratio(sum(flat), len(flat))}
+        return out
+
     recall: dict[str, dict[str, Any]] = defaultdict(dict)
     for (expected, lang), hits in sorted(by_group.items()):
         recall[expected][lang] = {"n": len(hits), "recall": _ratio(sum(hits), len(hits))}
     for expected in list(recall):
         hits = [h for (e, _), group in by_group.items() if e == expected for h in group]
         recall[expected]["all"] = {"n": len(hits), "recall": _ratio(sum(hits), len(hits))}
-    all_alarms = [a for group in false_alarms.values() for a in group]
     return {
         "messages": len(items),
         "recall": recall,
-        "false_alarm_rate": {**{lang: {"n": len(a), "rate": _ratio(sum(a), len(a))} for lang, a in false_alarms.items()},
-                             "all": {"n": len(all_alarms), "rate": _ratio(sum(all_alarms), len(all_alarms))}},
+        "emergency_and_urgent_recall": rates(severe),
+        "emergencies_escalated": rates(emergencies),
+        "false_alarm_rate": rates(false_alarms, "rate"),
+        "recall_by_sign": {sign: {"n": len(v), "recall": _ratio(sum(v), len(v))} for sign, v in sorted(by_sign.items())},
         "misses": misses,
     }
 

@@ -25,6 +25,6 @@ def test_the_start_up_marks_are_read_from_the_last_json_line_of_stderr():
     assert _timing_marks("nothing useful") is None
 
 
-def test_the_triage_section_reports_percentiles():
-    out = bench_triage(count=60)
+def test_the_triage_section_reports_percentiles(settings):
+    out = bench_triage(settings, count=60)
     assert out["messages"] == 60 and 0 < out["p50_ms"] <= out["p95_ms"]

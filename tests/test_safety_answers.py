@@ -6,7 +6,9 @@ import re
 import pytest
 
 from bot.features.ask import render_result
-from knowledge.triage import Triage
+from pathlib import Path
+
+from knowledge.safety import Triage
 from retrieval.answer import Answerer
 
 # Questions whose careless answer would harm a child or a mother. The reply must be the entry that says why not
@@ -87,10 +89,10 @@ class BrokenRetriever:
     ("my baby swallowed a button battery", "emergency"),
 ])
 def test_triage_works_when_index_model_and_database_are_unavailable(message, kind):
-    answerer = Answerer(Triage(), BrokenRetriever(), db=None)
+    answerer = Answerer(Triage.from_content(Path(__file__).resolve().parents[1] / 'content'), BrokenRetriever(), db=None)
     assert answerer.answer(message).kind == kind
 
 
 def test_an_ordinary_question_with_a_broken_index_says_so_politely():
-    result = Answerer(Triage(), BrokenRetriever(), db=None).answer("how do i start solids")
+    result = Answerer(Triage.from_content(Path(__file__).resolve().parents[1] / 'content'), BrokenRetriever(), db=None).answer("how do i start solids")
     assert result.kind == "no_answer" and result.degraded

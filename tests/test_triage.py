@@ -12,16 +12,17 @@ from pathlib import Path
 
 import pytest
 
-from knowledge.triage import KINDS, SIGN_KINDS, Triage, TriageResult, normalise, parse_age, parse_temperatures
+from knowledge.safety import KINDS, Triage, TriageResult, normalise, parse_age, parse_temperatures
 
 REPO = Path(__file__).resolve().parents[1]
 EVAL = REPO / "content" / "eval" / "triage.jsonl"
 RANK = {kind: i for i, kind in enumerate(KINDS)}
+SIGN_KINDS = Triage.from_content(REPO / "content").levels
 
 
 @pytest.fixture(scope="module")
 def triage() -> Triage:
-    return Triage()
+    return Triage.from_content(REPO / "content")
 
 
 def check(triage: Triage, text: str, age: float | None = None) -> TriageResult:
@@ -512,7 +513,7 @@ def test_other_outcomes_in_the_eval_set_are_at_least_90_percent_right(triage, ex
 
 
 def test_the_keyword_prefilter_never_changes_a_result():
-    fast, full = Triage(), Triage()
+    fast, full = Triage.from_content(REPO / "content"), Triage.from_content(REPO / "content")
     full.prefilter = False
     texts = [(row["text"], row["age_months"]) for row in _eval_rows()] + [(t, None) for t in NEAR_MISSES]
     assert [fast.check(t, a) for t, a in texts] == [full.check(t, a) for t, a in texts]
@@ -523,15 +524,16 @@ def test_the_keyword_prefilter_never_changes_a_result():
 def test_triage_works_with_no_other_project_module_and_no_heavy_library():
     code = (
         "import sys\n"
-        "for name in ('faiss', 'torch', 'sqlite3', 'numpy', 'jinja2', 'yaml', 'sqlite_utils', 'telegram',\n"
+        "for name in ('faiss', 'torch', 'sqlite3', 'numpy', 'jinja2', 'sqlite_utils', 'telegram',\n"
         "             'sentence_transformers', 'jieba', 'bot', 'retrieval'):\n"
         "    sys.modules[name] = None\n"
-        "from knowledge.triage import Triage\n"
-        "result = Triage().check('宝宝抽搐了，叫不醒')\n"
+        "from pathlib import Path\n"
+        "from knowledge.safety.triage import Triage\n"
+        "result = Triage.from_content(Path('content')).check('宝宝抽搐了，叫不醒')\n"
         "assert result.kind == 'emergency', result\n"
         "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('knowledge', 'bot', 'retrieval')\n"
         "                and sys.modules[m] is not None)\n"
-        "assert loaded == ['knowledge', 'knowledge.triage'], loaded\n"
+        "assert loaded == ['knowledge', 'knowledge.safety', 'knowledge.safety.signs', 'knowledge.safety.triage'], loaded\n"
         "print('ok')\n"
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
