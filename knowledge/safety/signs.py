@@ -48,6 +48,10 @@ class SignRow:
     exemptable: bool = True  # prevention or risk wording ("how to prevent choking") cancels the match
     examples: Mapping[str, tuple[str, ...]] = field(default_factory=dict)      # must escalate to this row
     near_misses: Mapping[str, tuple[str, ...]] = field(default_factory=dict)   # look alike, must not
+    requires: str | None = None                  # another row (earlier in the table) must have matched too
+    ages: tuple[float, float] | None = None      # months [from, to): the sign counts only then (or age unknown)
+    exempt_when: tuple[str, ...] = ()            # everyday contexts anywhere in the message that cancel it
+    past_exempt: bool = False                    # a past event that was resolved ("last year ... fine since")
     line: int = 0
 
 
@@ -152,10 +156,29 @@ def parse_sign_table(text: str, path: str, builtins: Mapping[str, str]) -> tuple
         if not isinstance(keywords, str):
             problems.append(f"{where}: {sign_id}: keywords are one string of words separated by '|'")
             keywords = ""
+        requires = raw.get("requires")
+        if requires is not None and requires not in seen - {sign_id}:
+            problems.append(f"{where}: {sign_id}: requires {requires!r}, which must be a row earlier in the table")
+        ages = raw.get("ages")
+        if ages is not None and not (isinstance(ages, list) and len(ages) == 2 and
+                                     all(isinstance(a, (int, float)) for a in ages) and 0 <= ages[0] < ages[1]):
+            problems.append(f"{where}: {sign_id}: ages must be [from, to) in months, not {ages!r}")
+            ages = None
+        exempt = raw.get("exempt_when") or []
+        if not isinstance(exempt, list) or not all(isinstance(p, str) for p in exempt):
+            problems.append(f"{where}: {sign_id}: exempt_when must be a list of patterns")
+            exempt = []
+        for pattern in exempt:
+            try:
+                re.compile(_VOCAB.sub(lambda m: {**builtins, **vocabulary}.get(m.group(1), ""), pattern), re.ASCII)
+            except re.error as exc:
+                problems.append(f"{where}: {sign_id}: exempt_when pattern does not compile ({exc})")
         rows.append(SignRow(sign_id, str(level), str(source or ""), tuple(patterns),
                             tuple(k for k in keywords.split("|") if k), bool(raw.get("negatable", True)),
                             bool(raw.get("exemptable", True)), MappingProxyType(_texts(raw.get("examples"))),
-                            MappingProxyType(_texts(raw.get("near_misses"))), line))
+                            MappingProxyType(_texts(raw.get("near_misses"))), requires,
+                            tuple(float(a) for a in ages) if ages else None, tuple(exempt),
+                            bool(raw.get("past_exempt", False)), line))
     modifiers = data.get("modifiers") or {}
     if not isinstance(modifiers, dict):
         problems.append(f"{path}:1: modifiers must be a mapping of name to thresholds")

@@ -248,6 +248,14 @@ _INFORMATIONAL = re.compile(
     r"signs of|symptoms of|(?:are|is) \w+(?: \w+){0,3} (?:common|dangerous|serious|real|a thing|contagious|"
     r"hereditary|genetic)|how (?:to|do i|can i|do you) (?:prevent|avoid))|什么是|什么叫|科普|介绍一下|"
     r"^[^,.;!?。]{0,12}(?:是什么(?:意思|病|原因)?|的症状有哪些|有哪些症状|症状是什么|怎么预防|如何预防|常见吗)[?]?$", re.ASCII)
+# asked to be prepared, with no child unwell: informational even though it says "my" or "mine"
+_JUST_ASKING = re.compile(r"\b(?:just )?for my own (?:knowledge|information|info)\b|\bjust (?:want|wanted) to (?:be prepared|know)\b|"
+                          r"提前了解|以防万一|先了解一下|科普一下", re.ASCII)
+# the parent's own fever or cold, not the child's
+_PARENT_OWN_ILLNESS = re.compile(r"我自己|我(?:也)?(?:感冒|发烧|发热|着凉)|\bi(?:'ve| have)? (?:got |had |have )?(?:a )?(?:fever|temperature|temp|"
+                                 r"cold|flu|bug)\b|\bmy (?:own )?(?:fever|temperature|temp)\b", re.ASCII)
+_CHILD_FEVER = re.compile(r"(?:宝宝|孩子|娃|儿子|女儿|baby|bub|son|daughter|toddler|she|he|lo)(?:'s| is| has| had)?[^,.;!?。]{0,10}"
+                          r"(?:发烧|发热|烧到|体温|\bfever|\btemp)", re.ASCII)
 _PERSONAL = re.compile(
     r"\b(?:my|our|mine|she|he|her|him|his|she'?s|he'?s|shes|hes|they'?re|lo|dd|ds|dh|this|these|son|daughter|twins|"
     r"right now|currently|today|tonight|yesterday|just now|at the moment|baby (?:is|has|was|had|keeps|just|won'?t|"
@@ -295,7 +303,8 @@ _CHOKE_DISTRESS = re.compile(r"\b(?:blue|can'?t (?:breathe|breath|cough|cry)|not
 _PET = re.compile(r"\b(?:my|our|the) (?:dog|dogs|cat|cats|puppy|kitten|hamster|rabbit|parrot|pet)\b|"
                   r"(?:我家|我们家|家里的?)(?:猫|狗|猫咪|狗狗|小猫|小狗|兔子|仓鼠)|猫咪|狗狗", re.ASCII)
 # Soft breasts, not a floppy baby: "生完第五天，两边都软软的不怎么胀" (the milk has not come in yet)
-_BREAST_BEFORE = re.compile(r"(?:乳房|胸部?|两边|两侧|一边|左边|右边|奶)[^,.;!?。]{0,3}$")
+# "soft" said of breasts filling with milk, a tummy or a poo, not of a floppy baby
+_BREAST_BEFORE = re.compile(r"(?:乳房|胸部?|两边|两侧|一边|左边|右边|奶|肚子|肚皮|肚肚|大便|便便|粑粑|屎)[^,.;!?。]{0,3}$")
 # "my mum's convinced she'll choke on her back", "scared he might choke on puree": a worry about what could happen
 _CHOKE_WORRY_BEFORE = re.compile(r"\b(?:she|he|they|it|baby|babies|(?:my|the|our) \w+)(?:'ll| will| would| might| could| "
                                  r"may| is going to| gonna)(?: (?:not|never|just|really|actually|easily))? *$", re.ASCII)
@@ -327,7 +336,7 @@ _CHEMICAL = re.compile(r"bleach|detergent|laundry|washing|dishwasher|tide|clean|
 _OWN_MEDICINE = re.compile(r"\b(?:i|we|gave|give|given|giving|then|after|before)\b|\b(?:his|her|their) (?:own |usual |"
                            r"prescribed |daily )?(?:medicine|medication|meds|antibiotics?|calpol|paracetamol|ibuprofen|"
                            r"vitamins|iron|dose|syrup)\b", re.ASCII)
-_PARENT_WISH = re.compile(r"\bi (?:just |really |only )?(?:want|wish|wanna|would like|'d like)\b", re.ASCII)
+_PARENT_WISH = re.compile(r"\bi (?:[a-z]+ ){0,2}(?:want|wish|wanna|would like|'d like)\b", re.ASCII)
 _CHILD_SUBJECT_BEFORE = re.compile(r"\b(?:he|she|baby|son|daughter|toddler|lo|kid|child)\b|宝宝|孩子|娃|他|她",
                                    re.ASCII)
 _GENTLE = re.compile(r"\b(?:gentl\w*|softly|lightly|rock\w*|bounc\w*|jiggl\w*|to wake)\b|轻轻", re.ASCII)
@@ -442,6 +451,11 @@ class Triage:
         builtins = {"breath": _BREATH, "filler": _NOT_NEG, "child_en": CHILD_EN, "child_zh": CHILD_ZH,
                     "person_en": PERSON_EN, "person_zh": PERSON_ZH}
         self._rules: list[tuple[str, re.Pattern[str], bool, bool]] = []
+        self._rows = table.rows
+        self._exempt = [re.compile("|".join(f"(?:{table.expand(p, builtins)})" for p in row.exempt_when), re.ASCII)
+                        if row.exempt_when else None for row in table.rows]
+        self._past = re.compile(table.expand(table.vocabulary.get("past_time", "(?!x)x"), builtins), re.ASCII)
+        self._resolved = re.compile(table.expand(table.vocabulary.get("resolved", "(?!x)x"), builtins), re.ASCII)
         self._always: set[int] = set()                 # rules without keywords
         self._prefixes: dict[str, set[int]] = {}       # English keyword (a word prefix) -> rules
         self._zh_chars: dict[str, set[int]] = {}       # one-character Chinese keyword -> rules
@@ -502,8 +516,15 @@ class Triage:
         temps = parse_temperatures(t)
         found: dict[str, list[_Hit]] = {}
         active = self._active_rules(t)
+        past_and_resolved = bool(self._past.search(t) and self._resolved.search(t))
         for index, (sign, regex, negatable, exemptable) in enumerate(self._rules):
-            if index not in active or sign in _NEEDS and _NEEDS[sign] not in found:
+            row = self._rows[index]
+            if index not in active or (row.requires and row.requires not in found and not
+                                       (row.requires == "_fever" and any(c >= 38.0 for c, _ in temps))):
+                continue                     # "_fever" is also met by a reading of 38 C or more
+            if row.ages and age is not None and not row.ages[0] <= age < row.ages[1]:
+                continue
+            if (row.past_exempt and past_and_resolved) or (self._exempt[index] and self._exempt[index].search(t)):
                 continue
             for m in regex.finditer(t):
                 if negatable and ctx.negated(m.start()):
@@ -580,8 +601,6 @@ def _accept(sign: str, m: re.Match[str], t: str, ctx: _Context) -> bool:
 _TOKEN = re.compile(r"[a-z]+")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 
-# internal signs only worth matching when another one was found first
-_NEEDS = MappingProxyType({"_injury_symptom": "_fall"})
 
 _STRONG_OUT_OF_SCOPE = frozenset({
     "homework", "作业", "python", "javascript", "sql", "coding", "programming", "bitcoin", "crypto",
@@ -662,6 +681,8 @@ def _fever_signs(found: dict[str, list[_Hit]], t: str, ctx: _Context, age: float
                  mods: Mapping[str, Mapping[str, Any]]) -> list[_Hit]:
     """SAFETY.md rows 8 and 9. A measured temperature decides; a fever word without a number counts only where any
     fever is already a red flag (under 3 months) or "high fever" at 3-6 months."""
+    if _PARENT_OWN_ILLNESS.search(t) and not _CHILD_FEVER.search(t):
+        return []                            # "I have a fever myself, can I still breastfeed?"
     words = [] if _FEVER_INFO.search(t) else found.get("_fever", [])
     high = max(temps, default=None)
     low = min(temps, default=None)
@@ -722,7 +743,7 @@ class _Context:
         self.t = t
         self.clauses = [0] + [m.end() for m in _CLAUSE_BREAK.finditer(t)]
         self.sentences = [0] + [m.end() for m in _SENTENCE_BREAK.finditer(t)]
-        self.informational = bool(_INFORMATIONAL.search(t) and not _PERSONAL.search(t))
+        self.informational = bool(_INFORMATIONAL.search(t) and (not _PERSONAL.search(t) or _JUST_ASKING.search(t)))
 
     @staticmethod
     def _bounds(marks: list[int], pos: int, length: int) -> tuple[int, int]:
