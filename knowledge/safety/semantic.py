@@ -5,7 +5,8 @@ showed it separates red flags from near-misses (content/safety/semantic_line.jso
 
 The probes are fitted by `sprout safety fit` on the development pool (the triage sets, pooled after they were
 measured once) plus the knowledge base's example questions as ordinary messages; thresholds are chosen on
-cross-validated scores so that at most `max_false_alarms` of the rule-silent ordinary messages escalate.
+cross-validated scores so that at most `max_false_alarms` of the rule-silent near-misses of the triage sets, and
+at most `max_kb_false_alarms` of the knowledge base's questions, escalate.
 """
 
 from __future__ import annotations
@@ -66,7 +67,8 @@ def _threshold(scores_negative: np.ndarray, max_false_alarms: float) -> float:
 
 def fit_semantic_line(vectors: np.ndarray, levels: Sequence[str], langs: Sequence[str], silent: Sequence[bool],
                       model_id: str, max_false_alarms: float = 0.03, min_recall: float = 0.25, folds: int = 5,
-                      seed: int = 0) -> dict[str, Any]:
+                      seed: int = 0, from_kb: Sequence[bool] | None = None,
+                      max_kb_false_alarms: float = 0.01) -> dict[str, Any]:
     """Fit the probes and choose thresholds on cross-validated scores of the rule-silent messages.
 
     levels: the expected triage level of each text ("none" for ordinary messages and KB questions);
@@ -74,6 +76,7 @@ def fit_semantic_line(vectors: np.ndarray, levels: Sequence[str], langs: Sequenc
     budget is spent on them). A language is switched on for a probe only if, cross-validated, it catches at
     least min_recall of that language's red flags within the false-alarm budget."""
     levels, langs, silent = np.array(levels), np.array(langs), np.array(silent, dtype=bool)
+    from_kb = np.zeros(len(levels), bool) if from_kb is None else np.array(from_kb, dtype=bool)
     rng = np.random.default_rng(seed)
     fold = rng.integers(0, folds, len(levels))
     params: dict[str, Any] = {"model_id": model_id, "max_false_alarms": max_false_alarms, "probes": {},
@@ -89,19 +92,22 @@ def fit_semantic_line(vectors: np.ndarray, levels: Sequence[str], langs: Sequenc
             oof[~train] = (vectors[~train] * SCALE) @ w + b
         w, b = fit_probe(vectors, y)
         negatives = silent & ~y & (levels == "none")
-        threshold = _threshold(oof[negatives], max_false_alarms)
+        # Two budgets: the near-misses of the triage sets (look-alikes parents write) and the knowledge base's
+        # everyday questions; the stricter threshold wins.
+        threshold = max(_threshold(oof[negatives & ~from_kb], max_false_alarms),
+                        _threshold(oof[negatives & from_kb], max_kb_false_alarms))
         figures, enabled = {}, []
         for lang in sorted(set(langs)):
             # Rules tuned on this pool leave few of its red flags to the probe, so its recall is measured on all
             # of them (cross-validated): what it would catch on its own where the rules fall silent.
             pos = y & (langs == lang)
-            neg = negatives & (langs == lang)
+            neg = negatives & ~from_kb & (langs == lang)
             caught = int((oof[pos] > threshold).sum())
             alarms = int((oof[neg] > threshold).sum())
             recall = caught / pos.sum() if pos.sum() else None
             figures[lang] = {"red_flags": int(pos.sum()), "caught": caught,
                              "recall": None if recall is None else round(recall, 3),
-                             "ordinary_messages": int(neg.sum()), "false_alarms": alarms,
+                             "near_misses": int(neg.sum()), "false_alarms": alarms,
                              "false_alarm_rate": round(alarms / neg.sum(), 4) if neg.sum() else None}
             if recall is not None and recall >= min_recall:
                 enabled.append(lang)
