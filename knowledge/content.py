@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 import yaml
 
@@ -57,6 +57,27 @@ class Source:
         return {"publisher": self.publisher, "title": self.title, "url": self.url, "year": self.year}
 
 
+RED_FLAG_TIMES = ("emergency", "today", "within_24h")     # call the emergency number now / a doctor today / within 24 h
+RED_FLAG_TOPICS = ("health",)                               # entries that must carry red flags
+
+
+@dataclass(frozen=True)
+class RedFlag:
+    """One line of an entry's safety box: a sign, how soon to get help, and the ages it holds for."""
+    when: str
+    texts: dict[str, str] = field(hash=False)
+    ages: tuple[float, float] | None = None
+
+    def applies(self, age_months: float | None) -> bool:
+        return self.ages is None or age_months is None or self.ages[0] <= age_months < self.ages[1]
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"when": self.when}
+        if self.ages:
+            out["ages"] = list(self.ages)
+        return {**out, **self.texts}
+
+
 @dataclass(frozen=True)
 class EntryText:
     title: str
@@ -78,6 +99,7 @@ class Entry:
     sources: tuple[Source, ...]
     texts: dict[str, EntryText] = field(hash=False)
     path: str = ""
+    red_flags: tuple[RedFlag, ...] = ()
 
     def text(self, lang: str) -> EntryText:
         return self.texts.get(lang) or self.texts["en"]
@@ -97,6 +119,7 @@ class Entry:
             "reviewed": self.reviewed.isoformat() if self.reviewed else None,
             "review_by": self.review_by.isoformat() if self.review_by else None,
             "sources": [s.as_dict() for s in self.sources],
+            **({"red_flags": [f.as_dict() for f in self.red_flags]} if self.red_flags else {}),
             "texts": {lang: {"title": t.title, "body": t.body, "questions": list(t.questions)}
                       for lang, t in sorted(self.texts.items())},
         }
@@ -299,6 +322,8 @@ def parse_entry(text: str, path: str, min_questions: int = 3, max_questions: int
             if publisher and title and url and year:
                 sources.append(Source(publisher, title, url, year))
 
+    red_flags = _read_red_flags(r, topic)
+
     bodies = _split_bodies(body)
     texts: dict[str, EntryText] = {}
     for lang in LANGUAGES:
@@ -330,8 +355,53 @@ def parse_entry(text: str, path: str, min_questions: int = 3, max_questions: int
     if any(p.level == "error" for p in r.problems) or not (entry_id and topic and status and author):
         return None, r.problems
     entry = Entry(entry_id, topic, age_min, age_max, status, author, reviewer, reviewed, review_by,
-                  tuple(sources), texts, path)
+                  tuple(sources), texts, path, red_flags)
     return entry, r.problems
+
+
+def red_flags_from_dicts(rows: Iterable[dict[str, Any]] | None) -> tuple[RedFlag, ...]:
+    """Red flags back from their stored form (RedFlag.as_dict)."""
+    return tuple(RedFlag(r["when"], {lang: r[lang] for lang in LANGUAGES if lang in r},
+                         tuple(r["ages"]) if r.get("ages") else None) for r in rows or ())
+
+
+def _read_red_flags(r: "_Reader", topic: str | None) -> tuple[RedFlag, ...]:
+    """The structured safety box: 1-8 rows, each a time frame, both languages, optional ages [from, to)."""
+    raw = r.get("red_flags")
+    if raw is None:
+        if topic in RED_FLAG_TOPICS:
+            r.error("topic", f"a {topic} entry needs red_flags: when to call the emergency number, see a doctor "
+                             "today or within 24 hours, in both languages")
+        return ()
+    if not isinstance(raw, list) or not 1 <= len(raw) <= 8:
+        r.error("red_flags", "red_flags must list 1-8 rows")
+        return ()
+    flags = []
+    for i, row in enumerate(raw):
+        key = f"red_flags.{i}"
+        if not isinstance(row, dict):
+            r.error(key, "each red flag needs when, en and zh")
+            continue
+        when = row.get("when")
+        if when not in RED_FLAG_TIMES:
+            r.error(f"{key}.when", f"when must be one of {', '.join(RED_FLAG_TIMES)}, not {when!r}")
+            continue
+        texts = {lang: r.text(f"{key}.{lang}") for lang in LANGUAGES}
+        if not all(texts.values()):
+            continue
+        for lang, text in texts.items():
+            if len(text) > (120 if lang == "en" else 60):
+                r.error(f"{key}.{lang}", "a red flag is one short line (at most 120 English or 60 Chinese characters)")
+            if re.search(r"\b(?:999|911|112|120|110)\b", text):
+                r.error(f"{key}.{lang}", "leave the number out: the reply adds the emergency number of the user's region")
+        ages = row.get("ages")
+        if ages is not None and not (isinstance(ages, list) and len(ages) == 2
+                                     and all(isinstance(a, (int, float)) for a in ages) and 0 <= ages[0] < ages[1]):
+            r.error(f"{key}.ages", f"ages must be [from, to) in months, not {ages!r}")
+            ages = None
+        flags.append(RedFlag(when, texts, tuple(float(a) for a in ages) if ages else None))
+    order = {t: i for i, t in enumerate(RED_FLAG_TIMES)}
+    return tuple(sorted(flags, key=lambda f: order[f.when]))
 
 
 def _split_bodies(body: str) -> dict[str, str]:
@@ -348,6 +418,7 @@ def render_entry_file(entry: Entry) -> str:
         "id": entry.id, "topic": entry.topic, "age_months": [entry.age_min, entry.age_max], "status": entry.status,
         "author": entry.author, "reviewer": entry.reviewer, "reviewed": entry.reviewed, "review_by": entry.review_by,
         "sources": [s.as_dict() for s in entry.sources],
+        "red_flags": [f.as_dict() for f in entry.red_flags] or None,
     }
     for lang, t in entry.texts.items():
         front[lang] = {"title": t.title, "questions": list(t.questions)}

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import sqlite_utils
 
 from .ages import add_months, age_months
-from .content import (LANGUAGES, MAX_AGE_MONTHS, Entry, EntryText, Source, find_doses, parse_entry,
+from .content import (LANGUAGES, red_flags_from_dicts, MAX_AGE_MONTHS, Entry, EntryText, Source, find_doses, parse_entry,
                       render_entry_file)
 from .schedule import iso
 from .settings import Settings
@@ -270,7 +270,8 @@ def entry_from_dict(data: dict[str, Any]) -> Entry:
         id=data["id"], topic=data["topic"], age_min=data["age_months"][0], age_max=data["age_months"][1],
         status=data["status"], author=data["author"], reviewer=data.get("reviewer"), reviewed=day(data.get("reviewed")),
         review_by=day(data.get("review_by")), sources=tuple(Source(**s) for s in data["sources"]),
-        texts={lang: EntryText(t["title"], t["body"], tuple(t["questions"])) for lang, t in data["texts"].items()})
+        texts={lang: EntryText(t["title"], t["body"], tuple(t["questions"])) for lang, t in data["texts"].items()},
+        red_flags=red_flags_from_dicts(data.get("red_flags")))
 
 
 def with_questions(entry: Entry, lang: str, questions: Iterable[str]) -> Entry:

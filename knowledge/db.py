@@ -281,5 +281,12 @@ def _m006_ledger_by_recipient(db: sqlite_utils.Database) -> None:
 DELIVERY_KINDS = ("tip", "milestone", "announcement", "reminder", "goodbye")
 DELIVERY_STATES = ("pending", "sending", "sent", "unknown", "failed", "skipped")
 
+def _m007_entry_red_flags(db: sqlite_utils.Database) -> None:
+    """The structured red flags of an entry (its safety box), as JSON; NULL for entries without them."""
+    db.execute("alter table entries add column red_flags text")
+    # Every entry from a file is read again at the next sync, so the red flags its file carries come in.
+    db.execute("update entries set file_hash = 'before-red-flags:' || file_hash where file_hash is not null")
+
+
 MIGRATIONS: list[Migration] = [_m001_core, _m002_retrieval, _m003_services, _m004_curation, _m005_lean_planning,
-                                 _m006_ledger_by_recipient]
+                                 _m006_ledger_by_recipient, _m007_entry_red_flags]

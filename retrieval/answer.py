@@ -43,6 +43,7 @@ class Result:
     question_id: int | None = None
     text: str = ""             # the rendered reply (when the answerer was given a renderer)
     out_of_scope: dict[str, str] | None = None  # {"id", "label"}: a subject the guidance does not cover
+    safety_box: list[dict[str, str]] = field(default_factory=list)  # [{"when", "text"}]: opens a health answer
     levels: list[str] = field(default_factory=list)  # every triage level among the signs, most serious first
     triage_line: str | None = None   # "rules" or "semantic": which safety line escalated
 
@@ -52,6 +53,16 @@ class Result:
 
 # (result, the answered entry's body in the reply language or None, the user's region code) -> reply text
 RenderResult = Callable[[Result, "str | None", "str | None"], str]
+
+
+SAFETY_BOX_LINES = 4
+
+
+def safety_box(entry, lang: str, age_months: float | None) -> list[dict[str, str]]:
+    """The entry's red flags that hold at the child's age, most urgent first, at most four lines: a parent whose
+    message slipped past triage still reads when to get help before the article."""
+    rows = [f for f in getattr(entry, "red_flags", ()) if f.applies(age_months)]
+    return [{"when": f.when, "text": f.texts.get(lang) or f.texts["en"]} for f in rows[:SAFETY_BOX_LINES]]
 
 
 class Answerer:
@@ -109,7 +120,8 @@ class Answerer:
             "answer", lang, question_lang, entry_id=entry.id, title=entry.text(lang).title, topic=entry.topic,
             age_range=[entry.age_min, entry.age_max], score=outcome.confidence,
             sources=[s.as_dict() for s in entry.sources],
-            reviewed=entry.reviewed.isoformat() if entry.reviewed else None, related=related, age_months=age)
+            reviewed=entry.reviewed.isoformat() if entry.reviewed else None, related=related, age_months=age,
+            safety_box=safety_box(entry, lang, age))
 
     def record(self, result: Result, question: str, user_id: int | None, enabled: bool = True) -> None:
         """Add the question to the log curators and stats read; sets result.question_id."""

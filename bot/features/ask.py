@@ -17,7 +17,7 @@ def render_result(renderer: Renderer, result: Result, region: dict, body: str | 
     language starts with one line, in the question's language, on how to switch (urgent replies stay as they
     are). It goes first: the reply ends with the heading of the buttons that follow it."""
     if result.kind == "answer":
-        text = renderer.render("answer", result.lang, result=result, body=body or "")
+        text = renderer.render("answer", result.lang, result=result, body=body or "", region=region)
     elif result.kind == "no_answer":
         text = renderer.render("no_answer", result.lang, result=result)
     else:
