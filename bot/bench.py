@@ -151,8 +151,12 @@ def _timing_marks(stderr: str) -> dict[str, Any] | None:
     return None
 
 
-def bench_triage(settings: Settings, count: int = 5000) -> dict[str, Any]:
+def bench_triage(settings: Settings, count: int = 5000, semantic_count: int = 300) -> dict[str, Any]:
+    """The rule line alone over `count` messages, then the whole safety check (rules, and the semantic line where
+    they are silent) over `semantic_count` messages the rules say nothing about, in both languages."""
     from knowledge.safety import Triage
+
+    from .wiring import load_safety
 
     triage = Triage.from_content(settings.content_dir)
     messages = ["my 6 week old has 38.4 and won't feed", "宝宝三个月，发烧39度，怎么办", "how do I start solids",
@@ -162,7 +166,22 @@ def bench_triage(settings: Settings, count: int = 5000) -> dict[str, Any]:
         started = time.perf_counter()
         triage.check(messages[i % len(messages)])
         samples.append(time.perf_counter() - started)
-    return {"messages": count, **_percentiles(samples)}
+    out: dict[str, Any] = {"messages": count, **_percentiles(samples)}
+    safety = load_safety(settings)
+    if safety.semantic is None:
+        out["semantic_line"] = "off (no multilingual model or no fitted probes)"
+        return out
+    silent = ["my toddler keeps waking at 5am, any tips", "宝宝最近总是哭闹，不知道怎么回事",
+              "I feel so alone since the baby came, nobody gets it", "婆婆带孩子的方式我看不惯，怎么沟通",
+              "how much milk should a 4 month old drink", "我老公从来不帮忙带孩子"]
+    safety.check(silent[0])                    # first call maps the model's pages in
+    samples = []
+    for i in range(semantic_count):
+        started = time.perf_counter()
+        safety.check(silent[i % len(silent)])
+        samples.append(time.perf_counter() - started)
+    out["with_semantic_line"] = {"messages": semantic_count, **_percentiles(samples)}
+    return out
 
 
 def run_benchmarks(settings: Settings, sections: list[str], extra: dict[str, Callable[[], dict[str, Any]]]) -> dict:

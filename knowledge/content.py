@@ -322,7 +322,7 @@ def parse_entry(text: str, path: str, min_questions: int = 3, max_questions: int
             if publisher and title and url and year:
                 sources.append(Source(publisher, title, url, year))
 
-    red_flags = _read_red_flags(r, topic)
+    red_flags = _read_red_flags(r, topic, published)
 
     bodies = _split_bodies(body)
     texts: dict[str, EntryText] = {}
@@ -365,13 +365,15 @@ def red_flags_from_dicts(rows: Iterable[dict[str, Any]] | None) -> tuple[RedFlag
                          tuple(r["ages"]) if r.get("ages") else None) for r in rows or ())
 
 
-def _read_red_flags(r: "_Reader", topic: str | None) -> tuple[RedFlag, ...]:
-    """The structured safety box: 1-8 rows, each a time frame, both languages, optional ages [from, to)."""
+def _read_red_flags(r: "_Reader", topic: str | None, published: bool) -> tuple[RedFlag, ...]:
+    """The structured safety box: 1-8 rows, each a time frame, both languages, optional ages [from, to). A health
+    entry cannot be published without them; a draft or proposal is warned."""
     raw = r.get("red_flags")
     if raw is None:
         if topic in RED_FLAG_TOPICS:
-            r.error("topic", f"a {topic} entry needs red_flags: when to call the emergency number, see a doctor "
-                             "today or within 24 hours, in both languages")
+            r.error("topic", f"a {topic} entry needs red_flags before it is published: when to call the emergency "
+                             "number, see a doctor today or within 24 hours, in both languages",
+                    level="error" if published else "warning")
         return ()
     if not isinstance(raw, list) or not 1 <= len(raw) <= 8:
         r.error("red_flags", "red_flags must list 1-8 rows")

@@ -46,6 +46,7 @@ class Result:
     safety_box: list[dict[str, str]] = field(default_factory=list)  # [{"when", "text"}]: opens a health answer
     levels: list[str] = field(default_factory=list)  # every triage level among the signs, most serious first
     triage_line: str | None = None   # "rules" or "semantic": which safety line escalated
+    venting: bool = False            # a parent at the end of their tether: the reply opens calmly
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -97,10 +98,27 @@ class Answerer:
                 result = self._from_outcome(outcome, reply_lang, question_lang, age)
                 if outcome.best is not None and result.kind == "answer":
                     body = outcome.best.entry.text(reply_lang).body
+                if checked.venting:
+                    body = self._calm_reply(result, body, reply_lang, age) or body
             self.record(result, question, user_id, log_question)
         if self.render is not None:
             result.text = self.render(result, body, region)
         return result
+
+    def _calm_reply(self, result: Result, body: str | None, lang: str, age: float | None) -> str | None:
+        """A venting parent with no answer (or an answer about something else) gets the crying-baby plan."""
+        result.venting = True
+        entry_id = getattr(self.triage, "support", {}).get("venting_entry")
+        snapshot = getattr(getattr(self.retriever, "live", None), "snapshot", None)
+        entry = snapshot.entries.get(entry_id) if snapshot and entry_id else None
+        if entry is None or (result.kind == "answer" and result.topic in ("crying", "wellbeing")):
+            return None
+        text = entry.text(lang)
+        result.kind, result.entry_id, result.title, result.topic = "answer", entry.id, text.title, entry.topic
+        result.age_range, result.sources = [entry.age_min, entry.age_max], [s.as_dict() for s in entry.sources]
+        result.reviewed = entry.reviewed.isoformat() if entry.reviewed else None
+        result.safety_box, result.related, result.out_of_scope = safety_box(entry, lang, age), [], None
+        return text.body
 
     def _from_outcome(self, outcome: SearchOutcome, lang: str, question_lang: str, age: float | None) -> Result:
         best = outcome.best

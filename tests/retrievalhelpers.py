@@ -35,10 +35,11 @@ def entry_file(content_dir: Path, name: str) -> Path:
 
 def copy_small_content(target: Path, names=SMALL_ENTRIES) -> Path:
     """The chosen entries plus the data files every runtime needs (regions for emergency numbers, the gazetteer
-    the nearby feature loads); tips, milestones and policies are left out."""
+    the nearby feature loads, the safety sign table); tips, milestones and policies are left out."""
     for name in names:
         add_entry(target, name)
     shutil.copy2(CONTENT_DIR / "regions.yaml", target / "regions.yaml")
+    shutil.copytree(CONTENT_DIR / "safety", target / "safety", dirs_exist_ok=True)
     (target / "services").mkdir(parents=True, exist_ok=True)
     shutil.copy2(CONTENT_DIR / "services" / "gazetteer.yaml", target / "services" / "gazetteer.yaml")
     return target

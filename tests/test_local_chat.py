@@ -76,3 +76,10 @@ def test_every_bot_command_is_in_help_and_readme(runtime):
         assert f"`/{name}`" in README, name
     for name in runtime.engine.curator_commands():
         assert f"`/{name}`" in README, name
+
+
+def test_a_health_answer_opens_with_the_safety_box_in_the_local_chat(runtime):
+    chat(runtime, ["1", "1", "1"], user="box")
+    reply = chat(runtime, ["how do I take my baby's temperature"], user="box")
+    assert "⚠️ When to get help" in reply and ("Call 120 now if:" in reply or "See a doctor today if:" in reply)
+    assert reply.index("⚠️ When to get help") < reply.index("Source:")

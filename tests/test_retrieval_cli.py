@@ -118,7 +118,9 @@ def test_ask_json_answers_in_the_chosen_language_for_the_childs_age(site, model_
 def test_ask_without_json_prints_the_rendered_answer(site, model_loads):
     result = sprout(site, "ask", "宝宝什么时候可以吃花生酱")
     assert result.exit_code == 0, result.output
-    assert result.stdout.startswith("花生、鸡蛋等易过敏食物怎么引入")
+    # the safety box of the entry's red flags first, then the entry
+    assert result.stdout.startswith("⚠️ 什么时候要就医\n出现以下情况立即拨打120：")
+    assert "\n\n花生、鸡蛋等易过敏食物怎么引入" in result.stdout
     assert "来源" in result.stdout
 
 

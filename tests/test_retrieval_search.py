@@ -224,7 +224,9 @@ def test_an_answer_carries_everything_a_front_end_shows(kb):
     assert all(r["title"] == kb.live.snapshot.entries[r["id"]].texts["en"].title for r in result.related)
     assert result.age_months == 6 and result.question_id is not None
     text = rendered(kb, result)
-    assert text.startswith(entry.texts["en"].title) and entry.texts["en"].body in text
+    # a health entry opens with its safety box, then the entry
+    assert text.startswith(entry.texts["en"].title) or text.startswith("⚠️ When to get help\n")
+    assert f"\n{entry.texts['en'].title}\n" in f"\n{text}" and entry.texts["en"].body in text
     assert entry.sources[0].publisher in text
 
     data = result.as_dict()

@@ -273,3 +273,12 @@ def test_removing_a_child_asks_for_confirmation_then_removes(runtime):
 
     asyncio.run(run(runtime, script))
     assert runtime.db.execute("select count(*) from children").fetchone()[0] == 0
+
+
+def test_a_health_answer_opens_with_the_safety_box_in_telegram(runtime):
+    async def script(bot):
+        await onboard(bot, 41, "zh")
+        reply = texts(await bot.text(41, "宝宝发烧了在家怎么护理"))[0]
+        assert reply.lstrip().startswith("⚠️ 什么时候要就医") and "立即拨打120" in reply
+
+    asyncio.run(run(runtime, script))

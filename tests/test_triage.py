@@ -241,9 +241,11 @@ def test_traditional_characters_from_hong_kong_and_taiwan_are_understood(triage,
     assert check(triage, text).kind == kind
 
 
-def test_every_sign_in_the_table_has_a_case_in_the_eval_set():
+def test_every_sign_has_a_case_in_the_eval_set_or_examples_in_its_table_row():
     labelled = {json.loads(line)["sign"] for line in EVAL.read_text(encoding="utf-8").splitlines()}
-    assert not set(SIGN_KINDS) - labelled
+    table = Triage.from_content(REPO / "content").table
+    with_examples = {row.id for row in table.rows if row.examples}
+    assert not set(SIGN_KINDS) - labelled - with_examples
 
 
 # --- negation and hypotheticals ------------------------------------------------------------------------------------
@@ -381,7 +383,6 @@ def test_doses_diagnoses_and_adult_illness_are_refused(triage, text, sign):
     "I feel so low since having the baby",
     "how many ml of formula should a 2 month old drink",
     "宝宝一次吃多少毫升奶",
-    "can I give my baby aspirin",              # whether, not how much: the knowledge base says never
     "is it pink eye, her eye is red and sticky",
     "second dose of the MMR vaccine when",
 ])
@@ -648,3 +649,8 @@ def test_the_crisis_reply_gives_the_crisis_line_and_a_safe_place_for_the_baby(tr
 def test_a_region_without_a_crisis_line_falls_back_to_general_help(triage, regions, renderer):
     reply = renderer.render("triage_crisis", "en", result=triage.check("I want to die"), region=regions.get("EU"))
     assert "112" in reply and "None" not in reply
+
+
+def test_aspirin_or_an_adult_tablet_for_a_child_is_refused_with_the_reason(triage):
+    result = check(triage, "can I give my baby aspirin")
+    assert result.kind == "refused" and "adult_medicine_for_child" in result.signs

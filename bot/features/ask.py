@@ -21,10 +21,21 @@ def render_result(renderer: Renderer, result: Result, region: dict, body: str | 
     elif result.kind == "no_answer":
         text = renderer.render("no_answer", result.lang, result=result)
     else:
-        return renderer.render(f"triage_{result.kind}", result.lang, result=result, region=region)
+        return "\n\n".join(renderer.render(f"triage_{level}", result.lang, result=result, region=region).strip()
+                           for level in reply_levels(result))
     if result.question_lang != result.lang:
         text = renderer.t("language.switch_hint", result.question_lang) + "\n\n" + text
     return text
+
+
+def reply_levels(result: Result) -> list[str]:
+    """The parts of a triage reply, most serious first: every level among the signs, so a caregiver in crisis
+    whose child is also at risk reads both the crisis and the safeguarding help. Same-day advice is left out
+    when the emergency part is there (it says more)."""
+    levels = [result.kind] + [level for level in result.levels if level != result.kind]
+    if "emergency" in levels:
+        levels = [level for level in levels if level != "urgent"]
+    return [level for level in levels if level not in ("none", "answer", "no_answer")]
 
 
 def result_renderer(renderer: Renderer, regions: dict[str, dict], default_region: str):

@@ -17,11 +17,12 @@ _CJK = re.compile(r"[\u4e00-\u9fff]")
 class SafetyCheck:
     def __init__(self, triage: Triage, semantic: SemanticLine | None = None):
         self.triage, self.semantic = triage, semantic
+        self.support = triage.table.support     # entries the answerer turns to (the crying plan for venting)
 
     def check(self, text: str, child_age_months: float | None = None) -> TriageResult:
         result = self.triage.check(text, child_age_months)
-        if result.kind != "none" or self.semantic is None:
-            return result
+        if result.kind != "none" or self.semantic is None or result.venting:
+            return result            # venting without a sign is answered calmly, never escalated by similarity
         lang = "zh" if _CJK.search(text or "") else "en"
         try:
             hit = self.semantic.check(text, lang)

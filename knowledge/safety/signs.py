@@ -62,6 +62,7 @@ class SignTable:
     modifiers: Mapping[str, Mapping[str, Any]]
     review: Mapping[str, Any]
     fingerprint: str
+    support: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def levels(self) -> Mapping[str, str]:
@@ -201,8 +202,11 @@ def parse_sign_table(text: str, path: str, builtins: Mapping[str, str]) -> tuple
         return None, problems
     fingerprint = hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
     frozen = {name: MappingProxyType(dict(m)) for name, m in modifiers.items()}
+    support = data.get("support") or {}
+    if not isinstance(support, dict):
+        return None, [f"{path}:1: support must map names to entry ids"]
     return SignTable(tuple(rows), MappingProxyType(dict(vocabulary)), MappingProxyType(frozen),
-                     MappingProxyType(dict(review)), fingerprint), []
+                     MappingProxyType(dict(review)), fingerprint, MappingProxyType(dict(support))), []
 
 
 REVIEW_STATES = ("source_checked", "clinically_signed_off")

@@ -33,6 +33,7 @@ Borderline decisions (each has a test in tests/test_triage.py):
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -59,6 +60,7 @@ class TriageResult:
     temperature_c: float | None
     levels: tuple[str, ...] = ()   # every level among the signs, most serious first (a reply shows each)
     line: str = "rules"            # which line decided: "rules" (the sign table) or "semantic"
+    venting: bool = False          # a parent at the end of their tether (swearing, 烦死了): answer calmly
 
 
 @dataclass(frozen=True)
@@ -457,6 +459,7 @@ class Triage:
         self._exempt = [re.compile("|".join(f"(?:{table.expand(p, builtins)})" for p in row.exempt_when), re.ASCII)
                         if row.exempt_when else None for row in table.rows]
         self._past = re.compile(table.expand(table.vocabulary.get("past_time", "(?!x)x"), builtins), re.ASCII)
+        self._venting = re.compile(table.expand(table.vocabulary.get("venting", "(?!x)x"), builtins), re.ASCII)
         self._resolved = re.compile(table.expand(table.vocabulary.get("resolved", "(?!x)x"), builtins), re.ASCII)
         self._always: set[int] = set()                 # rules without keywords
         self._prefixes: dict[str, set[int]] = {}       # English keyword (a word prefix) -> rules
@@ -536,7 +539,9 @@ class Triage:
                 if not _accept(sign, m, t, ctx):
                     continue
                 found.setdefault(sign, []).append(_Hit(sign, m.start(), ctx.hypothetical(m.start(), m.end())))
-        hits = _derive(found, t, ctx, age, temps, text_age, [(s, e) for _, s, e in ages], self.table.modifiers)
+        venting = bool(self._venting.search(t))
+        hits = _derive(found, t, ctx, age, temps, text_age, [(s, e) for _, s, e in ages], self.table.modifiers,
+                       venting)
         levels = self.levels
         if ctx.informational and not any(h.hypothetical for h in hits):
             # "what is a febrile seizure": a question about a topic, with no child in it
@@ -545,7 +550,7 @@ class Triage:
             # "my cat keeps throwing up hairballs": same-day advice is for a child. Emergency signs stay (whoever
             # "she" is may be a child), and so do crisis and safeguarding.
             hits = [h for h in hits if levels[h.sign] != "urgent"]
-        return _result(hits, age, temps, levels)
+        return dataclasses.replace(_result(hits, age, temps, levels), venting=venting)
 
 
 def _accept(sign: str, m: re.Match[str], t: str, ctx: _Context) -> bool:
@@ -613,7 +618,7 @@ _STRONG_OUT_OF_SCOPE = frozenset({
 
 def _derive(found: dict[str, list[_Hit]], t: str, ctx: _Context, age: float | None,
             temps: list[tuple[float, int]], text_age: float | None, age_spans: list[tuple[int, int]],
-            mods: Mapping[str, Mapping[str, Any]]) -> list[_Hit]:
+            mods: Mapping[str, Mapping[str, Any]], venting: bool = False) -> list[_Hit]:
     """Reported signs: direct matches plus the signs that need thresholds, age or more than one match (the
     thresholds are the sign table's modifiers)."""
     hits = [h for sign, hs in found.items() if not sign.startswith("_") for h in hs]
@@ -649,7 +654,7 @@ def _derive(found: dict[str, list[_Hit]], t: str, ctx: _Context, age: float | No
 
     # crying that cannot be settled, unless the message describes the everyday pattern (colic, sleep)
     cry = first("_cry_continuous")
-    if cry and (not _COLIC_CONTEXT.search(t) or _ACUTE_CONTEXT.search(t)):
+    if cry and (not (_COLIC_CONTEXT.search(t) or venting) or _ACUTE_CONTEXT.search(t)):
         hits.append(_Hit("inconsolable_cry", cry.start, cry.hypothetical))
 
     # no wet nappy for about 8 h under 3 months, 12 h when older (8 h when the age is unknown)
