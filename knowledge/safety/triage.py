@@ -567,7 +567,8 @@ def _accept(sign: str, m: re.Match[str], t: str, ctx: _Context) -> bool:
         return "baby blues" not in t[max(0, m.start() - 6):m.end() + 6]
     if sign == "unresponsive" and m.group().startswith("软") and _BREAST_BEFORE.search(before):
         return False                         # soft breasts while the milk comes in
-    if sign == "unresponsive" and _PARENT_WISH.search(before):
+    if sign == "unresponsive" and (_PARENT_WISH.search(before) or
+                                   (_PARENT_WISH.search(t) and not _CHILD_SUBJECT_BEFORE.search(before))):
         return False                         # "I just want to go to sleep and not wake up" is about the parent
     if sign == "unresponsive" and re.search(r"recogni|认", m.group()) and _NIGHT_TERROR.search(t):
         return False                         # not recognising the parent during a night terror
@@ -751,7 +752,7 @@ class _Context:
         self.t = t
         self.clauses = [0] + [m.end() for m in _CLAUSE_BREAK.finditer(t)]
         self.sentences = [0] + [m.end() for m in _SENTENCE_BREAK.finditer(t)]
-        self.informational = bool(_INFORMATIONAL.search(t) and (not _PERSONAL.search(t) or _JUST_ASKING.search(t)))
+        self.informational = bool((_INFORMATIONAL.search(t) and not _PERSONAL.search(t)) or _JUST_ASKING.search(t))
 
     @staticmethod
     def _bounds(marks: list[int], pos: int, length: int) -> tuple[int, int]:
