@@ -254,7 +254,7 @@ _INFORMATIONAL = re.compile(
     r"^[^,.;!?。]{0,12}(?:是什么(?:意思|病|原因)?|的症状有哪些|有哪些症状|症状是什么|怎么预防|如何预防|常见吗)[?]?$", re.ASCII)
 # asked to be prepared, with no child unwell: informational even though it says "my" or "mine"
 _JUST_ASKING = re.compile(r"\b(?:just )?for my own (?:knowledge|information|info)\b|\bjust (?:want|wanted) to (?:be prepared|know)\b|"
-                          r"提前了解|以防万一|先了解一下|科普一下", re.ASCII)
+                          r"提前了解|以防万一|先了解一下|科普一下|先问问|问问备着|以备不时之需", re.ASCII)
 # the parent's own fever or cold, not the child's
 _PARENT_OWN_ILLNESS = re.compile(r"我自己|我(?:也)?(?:感冒|发烧|发热|着凉)|\bi(?:'ve| have)? (?:got |had |have )?(?:a )?(?:fever|temperature|temp|"
                                  r"cold|flu|bug)\b|\bmy (?:own )?(?:fever|temperature|temp)\b", re.ASCII)
@@ -340,7 +340,8 @@ _CHEMICAL = re.compile(r"bleach|detergent|laundry|washing|dishwasher|tide|clean|
 _OWN_MEDICINE = re.compile(r"\b(?:i|we|gave|give|given|giving|then|after|before)\b|\b(?:his|her|their) (?:own |usual |"
                            r"prescribed |daily )?(?:medicine|medication|meds|antibiotics?|calpol|paracetamol|ibuprofen|"
                            r"vitamins|iron|dose|syrup)\b", re.ASCII)
-_PARENT_WISH = re.compile(r"\bi (?:[a-z]+ ){0,2}(?:want|wish|wanna|would like|'d like)\b", re.ASCII)
+_PARENT_WISH = re.compile(r"\bi (?:[a-z]+ ){0,2}(?:want|wish|wanna|would like|'d like)\b|\bit would be nice to\b|"
+                          r"\bi keep thinking\b", re.ASCII)
 _CHILD_SUBJECT_BEFORE = re.compile(r"\b(?:he|she|baby|son|daughter|toddler|lo|kid|child)\b|宝宝|孩子|娃|他|她",
                                    re.ASCII)
 _GENTLE = re.compile(r"\b(?:gentl\w*|softly|lightly|rock\w*|bounc\w*|jiggl\w*|to wake)\b|轻轻", re.ASCII)
