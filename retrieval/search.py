@@ -64,10 +64,10 @@ class Calibration:
     keyword_weight: dict[str, float] = field(default_factory=lambda: {"en": 0.15, "zh": 1.0})
     age_penalty: float = 0.5
     weights: dict[str, dict[str, float]] = field(default_factory=lambda: {
-        "en": {"bias": -11.425, "dense": 18.496, "coverage": 6.682, "known": 0.361, "keyword": 0.125, "scope": -3.594},
-        "zh": {"bias": -11.552, "dense": 0.0, "coverage": 6.46, "known": 4.954, "keyword": 2.474, "scope": -22.34},
+        "en": {"bias": -11.48, "dense": 18.412, "coverage": 6.686, "known": 0.377, "keyword": 0.152, "scope": -3.541},
+        "zh": {"bias": -11.441, "dense": 0.0, "coverage": 6.374, "known": 4.851, "keyword": 2.461, "scope": -22.435},
     })
-    threshold: dict[str, float] = field(default_factory=lambda: {"en": 0.436381, "zh": 0.328854})
+    threshold: dict[str, float] = field(default_factory=lambda: {"en": 0.437726, "zh": 0.305712})
 
     def probability(self, lang: str, signals: dict[str, float]) -> float:
         """How likely the knowledge base answers a question with these signals, by the language's model."""

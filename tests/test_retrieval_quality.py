@@ -28,7 +28,9 @@ HELD_OUT_FLOORS = {
     ("a", "en"): {"hit@3": 0.95, "abstention_recall": 0.65, "wrongly_abstained": 0.06},
     ("a", "zh"): {"hit@3": 0.88, "abstention_recall": 0.65, "wrongly_abstained": 0.12},
     ("b", "en"): {"hit@3": 0.88, "abstention_recall": 0.70, "wrongly_abstained": 0.10},
-    ("b", "zh"): {"hit@3": 0.86, "abstention_recall": 0.68, "wrongly_abstained": 0.05},
+    # 0.06: two of its answerable questions ask whether to bundle a feverish child (捂汗) or bind a newborn's legs
+    # (绑腿); since the safety issue they get the harmful-practice refusal, with its reason, by design.
+    ("b", "zh"): {"hit@3": 0.86, "abstention_recall": 0.68, "wrongly_abstained": 0.06},
 }
 # Issue #4's targets on the dev set.
 HIT_AT_3 = {"en": 0.90, "zh": 0.85}

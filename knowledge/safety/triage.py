@@ -254,7 +254,7 @@ _INFORMATIONAL = re.compile(
     r"^[^,.;!?。]{0,12}(?:是什么(?:意思|病|原因)?|的症状有哪些|有哪些症状|症状是什么|怎么预防|如何预防|常见吗)[?]?$", re.ASCII)
 # asked to be prepared, with no child unwell: informational even though it says "my" or "mine"
 _JUST_ASKING = re.compile(r"\b(?:just )?for my own (?:knowledge|information|info)\b|\bjust (?:want|wanted) to (?:be prepared|know)\b|"
-                          r"提前了解|以防万一|先了解一下|科普一下|先问问|问问备着|以备不时之需", re.ASCII)
+                          r"提前(?:了解|学学?|学习)|以防万一|先了解一下|科普一下|先问问|问问备着|以备不时之需", re.ASCII)
 # the parent's own fever or cold, not the child's
 _PARENT_OWN_ILLNESS = re.compile(r"我自己|我(?:也)?(?:感冒|发烧|发热|着凉)|\bi(?:'ve| have)? (?:got |had |have )?(?:a )?(?:fever|temperature|temp|"
                                  r"cold|flu|bug)\b|\bmy (?:own )?(?:fever|temperature|temp)\b", re.ASCII)
