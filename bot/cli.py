@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 import time
@@ -14,6 +15,8 @@ import click
 from knowledge.bundle import content_stats, load_knowledge
 from knowledge.db import migrate, open_database
 from knowledge.settings import Settings, SettingsError, load_settings
+
+from .cli_types import FiniteRange
 
 from .logs import configure_logging
 
@@ -140,7 +143,7 @@ def _ask_one(runtime, question: str, lang: str | None, age: float | None, region
 @cli.command()
 @click.argument("question", required=False)
 @click.option("--lang", type=click.Choice(["en", "zh"]), default=None, help="Reply language (default: the question's).")
-@click.option("--age-months", type=click.FloatRange(0, 36), default=None, help="The child's age in months.")
+@click.option("--age-months", type=FiniteRange(0, 36), default=None, help="The child's age in months.")
 @click.option("--region", default=None, help="Region for emergency numbers (default: SPROUT_REGION).")
 @click.option("--json", "as_json", is_flag=True, help="Print the whole result as JSON.")
 @click.option("--jsonl", is_flag=True, help="Read JSON lines from stdin ({id, question, lang, age_months}); write one "
@@ -192,7 +195,8 @@ def _check_jsonl_question(item) -> None:
     if item.get("lang") not in (None, "en", "zh"):
         raise ValueError("'lang' must be \"en\" or \"zh\"")
     age = item.get("age_months")
-    if age is not None and (isinstance(age, bool) or not isinstance(age, (int, float)) or not 0 <= age <= 36):
+    if age is not None and (isinstance(age, bool) or not isinstance(age, (int, float)) or not 0 <= age <= 36
+                            or not math.isfinite(age)):
         raise ValueError("'age_months' must be a number from 0 to 36")
 
 

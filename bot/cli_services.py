@@ -14,6 +14,8 @@ from knowledge.gazetteer import Gazetteer, GazetteerError
 from knowledge.service_import import ServiceImportError, ensure_bundled_services, import_services
 from knowledge.services import SERVICE_TYPES, SearchFilters, search_services
 
+from .cli_types import FiniteRange
+
 
 def _echo_json(data) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
@@ -57,11 +59,11 @@ def import_command(ctx: click.Context, file: Path, strict: bool, as_json: bool) 
 
 
 @services_group.command("near")
-@click.option("--lat", type=click.FloatRange(-90, 90), default=None, help="Latitude of the centre.")
-@click.option("--lon", type=click.FloatRange(-180, 180), default=None, help="Longitude of the centre.")
+@click.option("--lat", type=FiniteRange(-90, 90), default=None, help="Latitude of the centre.")
+@click.option("--lon", type=FiniteRange(-180, 180), default=None, help="Longitude of the centre.")
 @click.option("--place", default=None, help="A district, neighbourhood or street, in English or Chinese.")
-@click.option("--radius-km", type=click.FloatRange(0.1, 100), default=5.0, show_default=True)
-@click.option("--age-months", type=click.FloatRange(0, 84), default=None, help="Only services taking this age.")
+@click.option("--radius-km", type=FiniteRange(0.1, 100), default=5.0, show_default=True)
+@click.option("--age-months", type=FiniteRange(0, 84), default=None, help="Only services taking this age.")
 @click.option("--type", "types", type=click.Choice(SERVICE_TYPES), multiple=True, help="Only these types.")
 @click.option("--max-fee", type=click.IntRange(0), default=None, help="Cheapest monthly fee at most this (CNY).")
 @click.option("--registered-only", is_flag=True, help="Only registered (filed) services.")

@@ -85,8 +85,13 @@ class LocalChat:
             if reply.request_location:
                 lines.append(t("chat.location_hint"))
             if reply.document is not None:
-                self.export_dir.mkdir(parents=True, exist_ok=True)
                 saved = self.export_dir / reply.document.filename
-                saved.write_bytes(reply.document.content)
-                lines.append(t("chat.file_saved", path=str(saved)))
+                try:
+                    self.export_dir.mkdir(parents=True, exist_ok=True)
+                    saved.write_bytes(reply.document.content)
+                except OSError as exc:  # the export folder is a file, full or read-only: say so, keep chatting
+                    log.warning("local chat: could not save %s (%s)", reply.document.filename, exc.strerror or exc)
+                    lines.append(t("chat.file_not_saved", path=str(self.export_dir)))
+                else:
+                    lines.append(t("chat.file_saved", path=str(saved)))
             self.write("\n".join(lines) + "\n")

@@ -176,6 +176,9 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise SettingsError(f"SPROUT_CONFIG={str(path)!r}: file not found; accepted values: a readable TOML file") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise SettingsError(f"SPROUT_CONFIG={str(path)!r}: not valid TOML ({exc})") from None
+    except OSError as exc:  # a folder, no permission: say so instead of a traceback
+        raise SettingsError(f"SPROUT_CONFIG={str(path)!r}: cannot read it ({exc.strerror or exc}); accepted values: "
+                            "a readable TOML file") from None
     values = {}
     for key, value in raw.items():
         if key not in _FIELDS:

@@ -104,3 +104,21 @@ def test_ask_timings_mark_the_start_up_phases_on_stderr(runtime):
     marks = json.loads(result.stderr.strip().splitlines()[-1])
     assert marks["command_started"] <= marks["runtime_built"] <= marks["answered"]
     assert marks["model_load_s"] is None  # triage answered: the model was never needed
+
+
+def test_nan_ages_and_coordinates_are_refused_with_a_message(tmp_path):
+    from click.testing import CliRunner
+
+    from bot.cli import cli
+
+    runner = CliRunner()
+    for args in (["ask", "hello", "--age-months", "nan"], ["services", "near", "--lat", "nan", "--lon", "121"]):
+        result = runner.invoke(cli, args, env={"SPROUT_DATA_DIR": str(tmp_path)})
+        assert result.exit_code == 2 and "is not a number" in result.output, result.output
+
+
+def test_a_config_path_that_is_a_folder_is_a_clear_settings_error(tmp_path):
+    from knowledge.settings import SettingsError, load_settings
+
+    with pytest.raises(SettingsError, match="cannot read it"):
+        load_settings({"SPROUT_CONFIG": str(tmp_path)})

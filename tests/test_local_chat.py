@@ -83,3 +83,16 @@ def test_a_health_answer_opens_with_the_safety_box_in_the_local_chat(runtime):
     reply = chat(runtime, ["how do I take my baby's temperature"], user="box")
     assert "⚠️ When to get help" in reply and ("Call 120 now if:" in reply or "See a doctor today if:" in reply)
     assert reply.index("⚠️ When to get help") < reply.index("Source:")
+
+
+def test_mydata_says_so_when_the_export_folder_is_not_a_folder(runtime):
+    exports = runtime.settings.data_dir / "exports"
+    exports.write_text("not a folder")
+    output = chat(runtime, ["1", "1", "1", "/mydata", "how much sleep does a 6 month old need"], user="exports")
+    assert "could not be saved" in output and "Source:" in output
+
+
+def test_piped_lines_are_never_dropped_by_the_per_minute_limit(runtime):
+    questions = [f"how much sleep does a {n} month old need" for n in range(1, 31)]
+    output = chat(runtime, ["1", "1", "1", *questions], user="piped")
+    assert output.count("Source:") == 30
