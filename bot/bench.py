@@ -154,11 +154,10 @@ def _timing_marks(stderr: str) -> dict[str, Any] | None:
 def bench_triage(settings: Settings, count: int = 5000, semantic_count: int = 300) -> dict[str, Any]:
     """The rule line alone over `count` messages, then the whole safety check (rules, and the semantic line where
     they are silent) over `semantic_count` messages the rules say nothing about, in both languages."""
-    from knowledge.safety import Triage
-
     from .wiring import load_safety
 
-    triage = Triage.from_content(settings.content_dir)
+    safety = load_safety(settings)
+    triage = safety.triage
     messages = ["my 6 week old has 38.4 and won't feed", "宝宝三个月，发烧39度，怎么办", "how do I start solids",
                 "she had a seizure and is now sleepy", "宝宝晚上总醒", "can I give honey to my 8 month old"]
     samples = []
@@ -167,7 +166,6 @@ def bench_triage(settings: Settings, count: int = 5000, semantic_count: int = 30
         triage.check(messages[i % len(messages)])
         samples.append(time.perf_counter() - started)
     out: dict[str, Any] = {"messages": count, **_percentiles(samples)}
-    safety = load_safety(settings)
     if safety.semantic is None:
         out["semantic_line"] = "off (no multilingual model or no fitted probes)"
         return out

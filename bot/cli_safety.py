@@ -94,7 +94,7 @@ def fit_command(ctx: click.Context, max_false_alarms: float, max_kb_false_alarms
     from retrieval.evaluate import read_jsonl
 
     for path in sorted(settings.content_dir.glob("eval/*/*.jsonl")):
-        if path.parent.name in ("triage_apart",):
+        if path.parent.name == "triage_apart":
             continue
         for item in read_jsonl(path):
             if "question" in item and triage.check(item["question"], item.get("age_months")).kind == "none":

@@ -44,6 +44,7 @@ def sign_table_problems(content_dir: Path) -> list[Problem]:
     """The red-flag sign table, checked the way triage loads it, plus its rows' examples in both directions:
     each example escalates to its row's level or higher, each near-miss does not escalate."""
     from .safety import SignTableError, Triage
+    from .safety.signs import ESCALATIONS
     from .safety.triage import KINDS
 
     try:
@@ -66,7 +67,7 @@ def sign_table_problems(content_dir: Path) -> list[Problem]:
                                                         f"(got {got}): {text}"))
         for text in (t for texts in row.near_misses.values() for t in texts):
             got = triage.check(text).kind
-            if got in ("emergency", "urgent", "crisis", "safeguarding"):
+            if got in ESCALATIONS:
                 problems.append(Problem(path, row.line, f"{row.id}: near-miss escalated to {got}: {text}"))
     return problems
 

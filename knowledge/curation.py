@@ -14,8 +14,8 @@ from urllib.parse import urlsplit
 import sqlite_utils
 
 from .ages import add_months, age_months
-from .content import (LANGUAGES, red_flags_from_dicts, MAX_AGE_MONTHS, Entry, EntryText, Source, find_doses, parse_entry,
-                      render_entry_file)
+from .content import (LANGUAGES, MAX_AGE_MONTHS, Entry, EntryText, Source, find_doses, parse_entry,
+                      red_flags_from_dicts, render_entry_file)
 from .schedule import iso
 from .settings import Settings
 from .store import EntryStore

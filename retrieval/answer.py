@@ -59,10 +59,20 @@ RenderResult = Callable[[Result, "str | None", "str | None"], str]
 SAFETY_BOX_LINES = 4
 
 
+def answer_result(entry, lang: str, question_lang: str, age: float | None, related: list[dict[str, str]],
+                  score: float | None = None) -> Result:
+    """An answer from one whole entry, with its sources, review date and safety box."""
+    return Result(
+        "answer", lang, question_lang, entry_id=entry.id, title=entry.text(lang).title, topic=entry.topic,
+        age_range=[entry.age_min, entry.age_max], score=score, sources=[s.as_dict() for s in entry.sources],
+        reviewed=entry.reviewed.isoformat() if entry.reviewed else None, related=related, age_months=age,
+        safety_box=safety_box(entry, lang, age))
+
+
 def safety_box(entry, lang: str, age_months: float | None) -> list[dict[str, str]]:
     """The entry's red flags that hold at the child's age, most urgent first, at most four lines: a parent whose
     message slipped past triage still reads when to get help before the article."""
-    rows = [f for f in getattr(entry, "red_flags", ()) if f.applies(age_months)]
+    rows = [f for f in entry.red_flags if f.applies(age_months)]
     return [{"when": f.when, "text": f.texts.get(lang) or f.texts["en"]} for f in rows[:SAFETY_BOX_LINES]]
 
 
@@ -99,26 +109,25 @@ class Answerer:
                 if outcome.best is not None and result.kind == "answer":
                     body = outcome.best.entry.text(reply_lang).body
                 if checked.venting:
-                    body = self._calm_reply(result, body, reply_lang, age) or body
+                    result, body = self._calm_reply(result, reply_lang, age) or (result, body)
+                    result.venting = True
             self.record(result, question, user_id, log_question)
         if self.render is not None:
             result.text = self.render(result, body, region)
         return result
 
-    def _calm_reply(self, result: Result, body: str | None, lang: str, age: float | None) -> str | None:
-        """A venting parent with no answer (or an answer about something else) gets the crying-baby plan."""
-        result.venting = True
-        entry_id = getattr(self.triage, "support", {}).get("venting_entry")
-        snapshot = getattr(getattr(self.retriever, "live", None), "snapshot", None)
-        entry = snapshot.entries.get(entry_id) if snapshot and entry_id else None
-        if entry is None or (result.kind == "answer" and result.topic in ("crying", "wellbeing")):
+    def _calm_reply(self, result: Result, lang: str, age: float | None) -> tuple[Result, str] | None:
+        """A venting parent gets the crying-baby plan, unless the answer found is already about crying or the
+        parent's wellbeing."""
+        if result.kind == "answer" and result.topic in ("crying", "wellbeing"):
             return None
-        text = entry.text(lang)
-        result.kind, result.entry_id, result.title, result.topic = "answer", entry.id, text.title, entry.topic
-        result.age_range, result.sources = [entry.age_min, entry.age_max], [s.as_dict() for s in entry.sources]
-        result.reviewed = entry.reviewed.isoformat() if entry.reviewed else None
-        result.safety_box, result.related, result.out_of_scope = safety_box(entry, lang, age), [], None
-        return text.body
+        entry_id = self.triage.support.get("venting_entry")
+        snapshot = self.retriever.live.snapshot if self.retriever is not None else None
+        entry = snapshot.entries.get(entry_id) if snapshot is not None and entry_id else None
+        if entry is None:
+            return None
+        calm = answer_result(entry, lang, result.question_lang, age, related=[], score=result.score)
+        return calm, entry.text(lang).body
 
     def _from_outcome(self, outcome: SearchOutcome, lang: str, question_lang: str, age: float | None) -> Result:
         best = outcome.best
@@ -132,14 +141,8 @@ class Answerer:
                               out_of_scope={"id": declined.topic, "label": label})
             related = [{"id": c.entry.id, "title": c.entry.text(lang).title} for c in outcome.candidates[:3]]
             return Result("no_answer", lang, question_lang, score=outcome.confidence, related=related, age_months=age)
-        entry = best.entry
         related = [{"id": c.entry.id, "title": c.entry.text(lang).title} for c in outcome.candidates[1:4]]
-        return Result(
-            "answer", lang, question_lang, entry_id=entry.id, title=entry.text(lang).title, topic=entry.topic,
-            age_range=[entry.age_min, entry.age_max], score=outcome.confidence,
-            sources=[s.as_dict() for s in entry.sources],
-            reviewed=entry.reviewed.isoformat() if entry.reviewed else None, related=related, age_months=age,
-            safety_box=safety_box(entry, lang, age))
+        return answer_result(best.entry, lang, question_lang, age, related, outcome.confidence)
 
     def record(self, result: Result, question: str, user_id: int | None, enabled: bool = True) -> None:
         """Add the question to the log curators and stats read; sets result.question_id."""

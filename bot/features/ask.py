@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from knowledge.db import utcnow_iso
 from knowledge.users import CONSENT_VERSION
-from retrieval.answer import Answerer, Result
+from retrieval.answer import Answerer, Result, answer_result
 
 from ..engine import Turn
 from ..messages import Button, Reply
@@ -94,11 +94,9 @@ class Ask:
         entry = self._entry(turn, parts[0] if parts else None)
         if entry is None:
             return [turn.reply(turn.t("error.stale_button"))]
-        text = entry.text(turn.lang)
-        result = Result("answer", turn.lang, turn.lang, entry_id=entry.id, title=text.title, topic=entry.topic,
-                        age_range=[entry.age_min, entry.age_max], sources=[s.as_dict() for s in entry.sources],
-                        reviewed=entry.reviewed.isoformat() if entry.reviewed else None)
-        self.answerer.record(result, text.title, turn.user.id)
+        # the same answer as a typed question gets: the whole entry, its sources and its safety box
+        result = answer_result(entry, turn.lang, turn.lang, youngest_age(turn), related=[])
+        self.answerer.record(result, result.title, turn.user.id)
         return [self.reply_for(turn, result)]
 
     def on_feedback(self, turn: Turn, parts: list[str]) -> list[Reply]:

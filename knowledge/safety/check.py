@@ -5,19 +5,17 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import re
 
 from .semantic import SemanticLine
-from .triage import Triage, TriageResult
+from .triage import _CJK, Triage, TriageResult
 
 log = logging.getLogger(__name__)
-_CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 class SafetyCheck:
     def __init__(self, triage: Triage, semantic: SemanticLine | None = None):
         self.triage, self.semantic = triage, semantic
-        self.support = triage.table.support     # entries the answerer turns to (the crying plan for venting)
+        self.support = triage.support            # entries the answerer turns to (the crying plan for venting)
 
     def check(self, text: str, child_age_months: float | None = None) -> TriageResult:
         result = self.triage.check(text, child_age_months)

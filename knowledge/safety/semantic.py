@@ -131,15 +131,11 @@ class SemanticLine:
                 self._probes.append((probe, p["level"], np.asarray(p["weights"], dtype=np.float32) * SCALE,
                                      float(p["bias"]), float(p["threshold"]), frozenset(p["languages"])))
 
-    @property
-    def enabled(self) -> bool:
-        return bool(self._probes)
-
-    def check(self, text: str, lang: str, vector: np.ndarray | None = None) -> SemanticHit | None:
+    def check(self, text: str, lang: str) -> SemanticHit | None:
         probes = [p for p in self._probes if lang in p[5]]
         if not probes:
-            return None
-        v = vector if vector is not None else self._encode([text])[0]
+            return None            # nothing to score in this language: the message is not embedded
+        v = self._encode([text])[0]
         best = None
         for probe, level, w, b, threshold, _ in probes:
             margin = float(v @ w + b) - threshold

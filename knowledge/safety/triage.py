@@ -184,6 +184,10 @@ YOUNG_WORDS = re.compile(r"\b(?:baby|babies|infant|newborn|toddler|nappy|diaper|
 _BREATH = r"(?>breath\w*|breating|breathng|brething|breth\w*|breahing|braething)"
 _NOT_NEG = r"(?:(?![a-z']*n't\b|not\b|never\b|no\b)[a-z']+ )"   # a filler word that is not a negation
 
+# The language machinery the sign table's patterns may use as @name@ (its own word lists are in the table).
+LANGUAGE_WORDS = MappingProxyType({"breath": _BREATH, "filler": _NOT_NEG, "child_en": CHILD_EN, "child_zh": CHILD_ZH,
+                                   "person_en": PERSON_EN, "person_zh": PERSON_ZH})
+
 
 # ---------------------------------------------------------------------------------------------------------------
 # Context: clauses, negation, hypotheticals, informational questions
@@ -453,8 +457,7 @@ class Triage:
     def __init__(self, table: SignTable) -> None:
         self.table = table
         self.levels = table.levels
-        builtins = {"breath": _BREATH, "filler": _NOT_NEG, "child_en": CHILD_EN, "child_zh": CHILD_ZH,
-                    "person_en": PERSON_EN, "person_zh": PERSON_ZH}
+        builtins = LANGUAGE_WORDS
         self._rules: list[tuple[str, re.Pattern[str], bool, bool]] = []
         self._rows = table.rows
         self._exempt = [re.compile("|".join(f"(?:{table.expand(p, builtins)})" for p in row.exempt_when), re.ASCII)
@@ -485,12 +488,15 @@ class Triage:
                     self._zh_words.append((word, index))
         self._longest_prefix = max(map(len, self._prefixes))
 
+    @property
+    def support(self) -> Mapping[str, str]:
+        """Entries the answerer turns to (the crying plan for a venting parent)."""
+        return self.table.support
+
     @classmethod
     def from_content(cls, content_dir: Path) -> "Triage":
         """The triage of the sign table under content_dir; SignTableError if the table is broken."""
-        builtins = {"breath": _BREATH, "filler": _NOT_NEG, "child_en": CHILD_EN, "child_zh": CHILD_ZH,
-                    "person_en": PERSON_EN, "person_zh": PERSON_ZH}
-        return cls(load_sign_table(content_dir, builtins))
+        return cls(load_sign_table(content_dir, LANGUAGE_WORDS))
 
     def _active_rules(self, t: str) -> set[int]:
         """Indexes of the rules whose keywords occur in the text: word prefixes for English, characters and
@@ -701,8 +707,8 @@ def _fever_signs(found: dict[str, list[_Hit]], t: str, ctx: _Context, age: float
         out.append(_Hit(sign, pos, ctx.hypothetical(pos, pos + 1)))
 
     banded = [(name, m) for name, m in mods.items() if "age_months" in m and "temperature_c_min" in m]
-    band = next(((name, m) for name, m in banded if m["age_months"][0] <= (age if age is not None else -1)
-                 < m["age_months"][1]), None)
+    band = None if age is None else next(
+        ((name, m) for name, m in banded if m["age_months"][0] <= age < m["age_months"][1]), None)
     if band is not None:
         name, rule = band
         word_rule = rule.get("fever_word_counts")
