@@ -185,7 +185,8 @@ def ask(ctx: click.Context, question: str | None, lang: str | None, age_months: 
     if as_json:
         _echo_json(result)
     else:
-        click.echo(result["text"])
+        # The answer opens with the section that answers the question; a terminal shows the rest after it.
+        click.echo(result["text"] + (f"\n\n{result['rest']}" if result.get("rest") else ""))
 
 
 def _check_jsonl_question(item) -> None:
@@ -245,9 +246,12 @@ def run(ctx: click.Context) -> None:
 @click.option("--mode", type=click.Choice(["hybrid", "dense", "keyword", "all"]), default="hybrid",
               help="Retrieval mode to evaluate ('all' compares the three).")
 @click.option("--calibrate", is_flag=True, help="Also search abstention thresholds on these files.")
+@click.option("--write", is_flag=True, help="With --calibrate: save the fitted answering model for the current "
+                                            "SPROUT_MODEL (retrieval/calibration/<model>.json).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
-def eval_command(ctx: click.Context, files: tuple[Path, ...], mode: str, calibrate: bool, as_json: bool) -> None:
+def eval_command(ctx: click.Context, files: tuple[Path, ...], mode: str, calibrate: bool, write: bool,
+                 as_json: bool) -> None:
     """Evaluate retrieval (hit@k, MRR, abstention) or triage (recall, false alarms) on labelled JSONL files."""
     from retrieval.evaluate import calibrate as run_calibration
     from retrieval.evaluate import evaluate_retrieval, evaluate_triage, file_kind, load_eval_files
@@ -268,6 +272,8 @@ def eval_command(ctx: click.Context, files: tuple[Path, ...], mode: str, calibra
         report = {m: evaluate_retrieval(runtime.answerer, items, m) for m in modes}
         if calibrate:
             report["calibration"] = run_calibration(runtime.answerer, items)
+            if write:
+                report["written"] = str(save_calibration(runtime.retriever, report["calibration"]))
     if as_json:
         _echo_json(report)
     else:
@@ -286,6 +292,23 @@ def bench(ctx: click.Context, sections: tuple[str, ...], as_json: bool) -> None:
 
     chosen = list(sections) or ["triage", "retrieval", "cold_start", "tips", "services"]
     _echo_json(run_benchmarks(_settings(ctx), chosen, _bench_extras()))
+
+
+def save_calibration(retriever, fitted: dict) -> Path:
+    """Write the fitted answering model (per language weights and threshold) beside the ranking weights in use,
+    as the calibration file of the retriever's model."""
+    from dataclasses import replace
+
+    from retrieval.search import CALIBRATION_DIR, calibration_file_name
+
+    current = retriever.calibration
+    weights = {**current.weights, **{lang: fit["weights"] for lang, fit in fitted.items()}}
+    threshold = {**current.threshold, **{lang: fit["threshold"] for lang, fit in fitted.items()}}
+    updated = replace(current, weights=weights, threshold=threshold)
+    path = CALIBRATION_DIR / calibration_file_name(retriever.live.identity.model_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(updated.as_dict(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    return path
 
 
 def _bench_extras() -> dict:

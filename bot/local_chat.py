@@ -79,7 +79,9 @@ class LocalChat:
         t = lambda key, **kw: self.engine.renderer.t(key, self._lang(), **kw)  # noqa: E731
         for reply in replies:
             lines = [reply.text.replace("**", "")]
-            for button in (b for row in reply.buttons for b in row):
+            if reply.rest:
+                lines.append("\n" + reply.rest.replace("**", ""))
+            for button in (b for row in reply.buttons for b in row if not (reply.rest and b.data.startswith("more:"))):
                 self.choices.append(button)
                 lines.append(f"  [{len(self.choices)}] {button.label}")
             if reply.request_location:

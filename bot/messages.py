@@ -29,6 +29,9 @@ class Reply:
     document: Document | None = None
     request_location: bool = False  # offer a "share my location" button
     location_label: str = ""
+    # The rest of an answer's guide: Telegram keeps it behind the "Read the whole guide" button, a terminal
+    # (the local chat) prints it straight after the answer.
+    rest: str = ""
 
 
 @dataclass(frozen=True)

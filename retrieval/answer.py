@@ -11,6 +11,9 @@ import sqlite_utils
 from knowledge.clock import Clock, utc_now
 from knowledge.safety import TriageResult
 
+from knowledge.sections import rest_of_body, split_sections
+
+from .chatter import Chatter
 from .search import Retriever, SearchOutcome, detect_language
 
 if TYPE_CHECKING:
@@ -20,7 +23,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 TRIAGE_KINDS = ("emergency", "urgent", "crisis", "safeguarding", "refused", "out_of_scope")
-KINDS = ("answer", "no_answer") + TRIAGE_KINDS
+CHATTER_KINDS = ("small_talk", "not_parenting")  # not searched, never a content gap
+KINDS = ("answer", "no_answer") + TRIAGE_KINDS + CHATTER_KINDS
+SHORT_BODY = 700  # characters: a body this short is shown whole, with no "read the whole guide"
 
 
 @dataclass
@@ -47,6 +52,9 @@ class Result:
     levels: list[str] = field(default_factory=list)  # every triage level among the signs, most serious first
     triage_line: str | None = None   # "rules" or "semantic": which safety line escalated
     venting: bool = False            # a parent at the end of their tether: the reply opens calmly
+    section: int | None = None       # which section of the body answers the question (None: the whole body)
+    lead: str = ""                   # what the reply opens with: that section, or the whole body
+    rest: str = ""                   # the body's other sections, behind "Read the whole guide"
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -76,12 +84,23 @@ def safety_box(entry, lang: str, age_months: float | None) -> list[dict[str, str
     return [{"when": f.when, "text": f.texts.get(lang) or f.texts["en"]} for f in rows[:SAFETY_BOX_LINES]]
 
 
+def lead_with_section(result: Result, body: str, section: int | None) -> None:
+    """Open the reply with the section that answers the question and keep the rest behind "Read the whole guide";
+    a short body, or one without sections, is shown whole."""
+    sections = split_sections(body)
+    if section is None or len(body) <= SHORT_BODY or not 0 <= section < len(sections):
+        result.section, result.lead, result.rest = None, body, ""
+        return
+    result.section, result.lead, result.rest = section, sections[section].text, rest_of_body(sections, section)
+
+
 class Answerer:
     """message -> triage -> retrieval -> rendering: every front end asks here and gets the whole result."""
 
     def __init__(self, triage: "SafetyCheck | Triage", retriever: Retriever | None, db: sqlite_utils.Database | None,
-                 clock: Clock = utc_now, render: RenderResult | None = None):
+                 clock: Clock = utc_now, render: RenderResult | None = None, chatter: Chatter | None = None):
         self.triage, self.retriever, self.db, self.clock, self.render = triage, retriever, db, clock, render
+        self.chatter = chatter
 
     def answer(self, question: str, lang: str | None = None, age_months: float | None = None,
                user_id: int | None = None, mode: str = "hybrid", log_question: bool = True,
@@ -96,6 +115,9 @@ class Answerer:
                             hypothetical=checked.hypothetical, age_months=age, levels=list(checked.levels),
                             triage_line=checked.line)
             self.record(result, "", user_id, log_question)
+        elif self.chatter is not None and (chat := self.chatter.classify(question)):
+            result = Result(chat, reply_lang, question_lang, age_months=age)
+            self.record(result, "", user_id, log_question)
         else:
             try:
                 if self.retriever is None:
@@ -108,8 +130,13 @@ class Answerer:
                 result = self._from_outcome(outcome, reply_lang, question_lang, age)
                 if outcome.best is not None and result.kind == "answer":
                     body = outcome.best.entry.text(reply_lang).body
+                    lead_with_section(result, body, self.retriever.section_for(outcome.best.entry, reply_lang,
+                                                                               outcome))
                 if checked.venting:
-                    result, body = self._calm_reply(result, reply_lang, age) or (result, body)
+                    calm = self._calm_reply(result, reply_lang, age)
+                    if calm is not None:
+                        result, body = calm
+                        lead_with_section(result, body, None)
                     result.venting = True
             self.record(result, question, user_id, log_question)
         if self.render is not None:
@@ -131,6 +158,9 @@ class Answerer:
 
     def _from_outcome(self, outcome: SearchOutcome, lang: str, question_lang: str, age: float | None) -> Result:
         best = outcome.best
+        if not outcome.confident and not outcome.known and (outcome.candidates or outcome.scope):
+            # Not one word of it is in the guidance or its out-of-scope subjects: gibberish, not a gap.
+            return Result("not_parenting", lang, question_lang, age_months=age)
         if best is None or not outcome.confident:
             declined = outcome.declined
             if declined is not None:

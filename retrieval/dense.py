@@ -11,6 +11,8 @@ import numpy as np
 class DenseIndex:
     def __init__(self, index: faiss.Index):
         self._index = index
+        self._rows: dict[int, int] | None = None
+        self._vectors: np.ndarray | None = None
 
     @classmethod
     def build(cls, ids: np.ndarray, vectors: np.ndarray, dimension: int) -> "DenseIndex":
@@ -28,6 +30,20 @@ class DenseIndex:
             return []
         scores, ids = self._index.search(np.ascontiguousarray(vector.reshape(1, -1), dtype=np.float32), min(k, self.size))
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i != -1]
+
+    def vectors(self, ids: list[int]) -> np.ndarray:
+        """The stored unit vectors of these text ids (a zero row for an id the index does not hold)."""
+        if self._rows is None:
+            stored = faiss.vector_to_array(self._index.id_map)
+            self._rows = {int(i): row for row, i in enumerate(stored)}
+            flat = faiss.downcast_index(self._index.index)
+            self._vectors = flat.reconstruct_n(0, flat.ntotal) if flat.ntotal else np.zeros((0, flat.d), np.float32)
+        out = np.zeros((len(ids), self._index.d), np.float32)
+        for k, i in enumerate(ids):
+            row = self._rows.get(int(i))
+            if row is not None:
+                out[k] = self._vectors[row]
+        return out
 
     def save(self, path: Path) -> None:
         faiss.write_index(self._index, str(path))

@@ -25,9 +25,12 @@ from knowledge.store import EntryStore
 
 from . import keyword
 from .dense import DenseIndex
-from .embedding import Embedder, EmbeddingCache, text_hash
+from knowledge.sections import split_sections
 
-MANIFEST_VERSION = 1
+from .embedding import Embedder, EmbeddingCache, Identity, text_hash
+
+QUERY_KINDS = ("title", "question", "scope")  # texts embedded as questions (see IndexBuilder._embed)
+MANIFEST_VERSION = 3  # 2: the backend and the weights' fingerprint, bodies as whole sections; 3: questions as queries
 # Each build also saves every entry text's search terms, so a new process does not segment the whole corpus
 # (and load jieba's dictionary) before its first answer.
 TERMS_FILE = "terms.json"
@@ -51,16 +54,21 @@ class TextUnit:
     id: int
     entry_id: str
     lang: str
-    kind: str  # title | question | body
+    kind: str  # title | question | section | scope
     text: str
+    section: int = -1  # for a section: its place in the body (see knowledge.sections)
 
 
 def entry_units(entry: Entry) -> list[TextUnit]:
     units = []
     for lang, t in entry.texts.items():
-        pieces = [("title", t.title)] + [("question", q) for q in t.questions] + [("body", t.body)]
-        for kind, text in pieces:
-            units.append(TextUnit(text_id(entry.id, lang, kind, text), entry.id, lang, kind, text))
+        pieces = [("title", t.title, -1)] + [("question", q, -1) for q in t.questions]
+        # The body as its whole sections: a question about one point (salt at 9 months) meets the section that
+        # makes it, and the reply can open with that section.
+        pieces += [("section", s.text, i) for i, s in enumerate(split_sections(t.body))]
+        for kind, text, section in pieces:
+            key = kind if section < 0 else f"{kind}{section}"
+            units.append(TextUnit(text_id(entry.id, lang, key, text), entry.id, lang, kind, text, section))
     return list({u.id: u for u in units}.values())
 
 
@@ -183,8 +191,11 @@ def read_manifest(index_dir: Path) -> dict | None:
         return None
 
 
-def manifest_matches(manifest: dict | None, model_id: str) -> bool:
-    return bool(manifest) and manifest.get("version") == MANIFEST_VERSION and manifest.get("model_id") == model_id
+def manifest_matches(manifest: dict | None, identity: Identity) -> bool:
+    """The build was made by this backend with these very weights (a manifest from before backends were recorded
+    never matches)."""
+    return (bool(manifest) and manifest.get("version") == MANIFEST_VERSION
+            and all(manifest.get(key) == value for key, value in identity.as_dict().items()))
 
 
 def _swap_current(index_dir: Path, new_dir: Path) -> None:
@@ -204,10 +215,10 @@ def _prune(index_dir: Path, keep: set[str]) -> None:
 
 
 class IndexBuilder:
-    def __init__(self, db: sqlite_utils.Database, index_dir: Path, model_id: str,
+    def __init__(self, db: sqlite_utils.Database, index_dir: Path, identity: Identity,
                  embedder_factory: Callable[[], Embedder], segmenter: keyword.Segmenter,
                  scope: Iterable[ScopeTopic] = ()):
-        self.db, self.index_dir, self.model_id = db, index_dir, model_id
+        self.db, self.index_dir, self.identity = db, index_dir, identity
         self.scope = tuple(scope)
         self._embedder_factory = embedder_factory
         self._embedder: Embedder | None = None
@@ -231,7 +242,7 @@ class IndexBuilder:
         self.index_dir.mkdir(parents=True, exist_ok=True)
         report = BuildReport(entries=len(entries))
         previous = read_manifest(self.index_dir)
-        report.full_rebuild = not manifest_matches(previous, self.model_id)
+        report.full_rebuild = not manifest_matches(previous, self.identity)
         old_hashes: dict[str, str] = {} if report.full_rebuild else previous["entries"]
         new_hashes = {e.id: e.content_hash for e in entries}
         report.added = sorted(set(new_hashes) - set(old_hashes))
@@ -282,9 +293,9 @@ class IndexBuilder:
         write_terms(new_dir, entries, self.segmenter, read_terms(previous_dir, self.segmenter) if previous_dir else {})
         write_scope(new_dir, self.scope, self.segmenter)
         manifest = {
-            "version": MANIFEST_VERSION, "model_id": self.model_id, "dimension": dimension,
+            "version": MANIFEST_VERSION, **self.identity.as_dict(), "dimension": dimension,
             "entries": new_hashes, "scope": scope_version, "segmenter": self.segmenter.fingerprint,
-            "texts": {str(u.id): [u.entry_id, u.lang, u.kind] for u in units},
+            "texts": {str(u.id): [u.entry_id, u.lang, u.kind, u.section] for u in units},
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
         (new_dir / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
@@ -298,19 +309,31 @@ class IndexBuilder:
     def _embed(self, units: list[TextUnit], report: BuildReport, progress) -> np.ndarray:
         if not units:
             return np.zeros((0, 1), np.float32)
-        # Look the texts up in the cache first; the model is loaded only if something is missing.
-        cache = EmbeddingCache(self.db, _LazyEmbedder(self.model_id, self.embedder))
-        vectors = []
+        # Look the texts up in the cache first; the model is loaded only if something is missing. Titles, example
+        # questions and out-of-scope phrasings are questions: an asymmetric model (e5) embeds them as it embeds a
+        # parent's question, so question meets question; sections are passages.
+        caches = {as_query: EmbeddingCache(self.db, _LazyEmbedder(self.identity.key + ("|query" if as_query else ""),
+                                                                  self.embedder, as_query))
+                  for as_query in (False, True)}
+        vectors = np.zeros((len(units), 0), np.float32)
+        rows: dict[bool, list[int]] = {False: [], True: []}
+        for i, unit in enumerate(units):
+            rows[unit.kind in QUERY_KINDS].append(i)
+        done = 0
         step = 256
-        for start in range(0, len(units), step):
-            chunk = units[start:start + step]
-            matrix, new = cache.embed([u.text for u in chunk])
-            report.embedded += new
-            vectors.append(matrix)
-            if progress:
-                progress(min(start + step, len(units)), len(units))
+        for as_query, indices in rows.items():
+            for start in range(0, len(indices), step):
+                chunk = indices[start:start + step]
+                matrix, new = caches[as_query].embed([units[i].text for i in chunk])
+                if vectors.shape[1] == 0:
+                    vectors = np.zeros((len(units), matrix.shape[1]), np.float32)
+                vectors[chunk] = matrix
+                report.embedded += new
+                done += len(chunk)
+                if progress:
+                    progress(done, len(units))
         report.reused = len(units) - report.embedded
-        return np.vstack(vectors)
+        return vectors
 
     def _dimension(self, vectors: np.ndarray, previous: dict | None) -> int:
         if len(vectors):
@@ -321,17 +344,19 @@ class IndexBuilder:
 
 
 class _LazyEmbedder:
-    """Looks like an Embedder to the cache but loads the real one only when asked to encode."""
+    """Looks like an Embedder to the cache but loads the real one only when asked to encode (passages, or
+    questions when `as_query`)."""
 
-    def __init__(self, model_id: str, load: Callable[[], Embedder]):
-        self.model_id, self._load = model_id, load
+    def __init__(self, model_id: str, load: Callable[[], Embedder], as_query: bool = False):
+        self.model_id, self._load, self._as_query = model_id, load, as_query
 
     @property
     def dimension(self) -> int:
         return self._load().dimension
 
     def encode(self, texts):
-        return self._load().encode(texts)
+        model = self._load()
+        return model.encode_query(texts) if self._as_query else model.encode(texts)
 
 
 @dataclass(frozen=True)
@@ -339,7 +364,7 @@ class Snapshot:
     """One consistent view for answering: the dense index, what its ids mean, and the entries it was built from."""
 
     dense: DenseIndex
-    texts: dict[int, tuple[str, str, str]]
+    texts: dict[int, tuple[str, str, str, int]]  # text id -> (owner, lang, kind, section)
     entries: dict[str, Entry]
     terms: dict[tuple[str, str], frozenset[str]]  # (entry id, lang) -> its search terms
     idf: dict[str, dict[str, float]]               # lang -> term -> inverse document frequency
@@ -350,15 +375,15 @@ class Snapshot:
 
 
 def load_snapshot(index_dir: Path, db: sqlite_utils.Database, segmenter: keyword.Segmenter,
-                  model_id: str) -> Snapshot | None:
+                  identity: Identity) -> Snapshot | None:
     """The current build, or None when there is none or it was built for another model (its vectors would not be
     comparable with the questions' and must be rebuilt, never used)."""
     current = index_dir / "current"
     try:
         target = current.resolve(strict=True)
         manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
-        if not manifest_matches(manifest, model_id):
-            log.warning("the index in %s was built for another model; run `sprout index build`", target)
+        if not manifest_matches(manifest, identity):
+            log.warning("the index in %s was built by another model or backend; run `sprout index build`", target)
             return None
         dense = DenseIndex.load(target / "dense.faiss")
     except (FileNotFoundError, OSError, json.JSONDecodeError, RuntimeError):
@@ -388,18 +413,18 @@ def inverse_document_frequency(terms: dict[tuple[str, str], frozenset[str]]) -> 
 class LiveIndex:
     """Holds the snapshot readers use; `reload` builds a new one off to the side and swaps the reference."""
 
-    def __init__(self, index_dir: Path, db: sqlite_utils.Database, segmenter: keyword.Segmenter, model_id: str):
-        self.index_dir, self.db, self.segmenter, self.model_id = index_dir, db, segmenter, model_id
+    def __init__(self, index_dir: Path, db: sqlite_utils.Database, segmenter: keyword.Segmenter, identity: Identity):
+        self.index_dir, self.db, self.segmenter, self.identity = index_dir, db, segmenter, identity
         self._snapshot: Snapshot | None = None
 
     @property
     def snapshot(self) -> Snapshot | None:
         if self._snapshot is None:
-            self._snapshot = load_snapshot(self.index_dir, self.db, self.segmenter, self.model_id)
+            self._snapshot = load_snapshot(self.index_dir, self.db, self.segmenter, self.identity)
         return self._snapshot
 
     def reload(self) -> Snapshot | None:
-        fresh = load_snapshot(self.index_dir, self.db, self.segmenter, self.model_id)
+        fresh = load_snapshot(self.index_dir, self.db, self.segmenter, self.identity)
         if fresh is not None:
             self._snapshot = fresh
         return self._snapshot

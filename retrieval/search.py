@@ -6,24 +6,29 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from dataclasses import dataclass, field, replace
-from typing import Callable
+import json
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Callable
 
 import numpy as np
 import sqlite_utils
 
 from knowledge.content import Entry
 
+from knowledge.sections import split_sections
+
 from . import keyword
-from .embedding import Embedder
-from .index import SCOPE_PREFIX, LiveIndex, Snapshot
+from .embedding import Embedder, Identity
+from .index import SCOPE_PREFIX, LiveIndex, Snapshot, text_id
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
 _LETTERS = re.compile(r"[a-z]{2}")
 MODES = ("hybrid", "dense", "keyword")
 MIN_TERMS = 2  # a question with fewer terms says too little for coverage or the known share to mean anything
-DENSE_DEPTH = 80  # texts read from the dense index per question
+DENSE_DEPTH = 120  # texts read from the dense index per question
+SECTION_WORDS_WEIGHT = 0.5  # the question's words in a section, against the model's cosine, when choosing one
 
 
 def detect_language(text: str) -> str:
@@ -35,6 +40,13 @@ def detect_language(text: str) -> str:
 
 # What the answering decision reads about a question and its best entry (see `SearchOutcome.signals`).
 SIGNALS = ("dense", "coverage", "known", "keyword", "scope")
+
+
+CALIBRATION_DIR = Path(__file__).resolve().parent / "calibration"
+
+
+def calibration_file_name(model_id: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", model_id) + ".json"
 
 
 @dataclass(frozen=True)
@@ -63,11 +75,28 @@ class Calibration:
     dense_weight: dict[str, float] = field(default_factory=lambda: {"en": 1.0, "zh": 0.0})
     keyword_weight: dict[str, float] = field(default_factory=lambda: {"en": 0.15, "zh": 1.0})
     age_penalty: float = 0.5
+    # Per language: whether a multilingual model's search also reads the other language's texts.
+    crosslingual: dict[str, bool] = field(default_factory=lambda: {"en": True, "zh": True})
     weights: dict[str, dict[str, float]] = field(default_factory=lambda: {
         "en": {"bias": -11.48, "dense": 18.412, "coverage": 6.686, "known": 0.377, "keyword": 0.152, "scope": -3.541},
         "zh": {"bias": -11.441, "dense": 0.0, "coverage": 6.374, "known": 4.851, "keyword": 2.461, "scope": -22.435},
     })
     threshold: dict[str, float] = field(default_factory=lambda: {"en": 0.437726, "zh": 0.305712})
+
+    @classmethod
+    def for_model(cls, identity: Identity, folder: Path = CALIBRATION_DIR) -> "Calibration":
+        """The calibration fitted for this model (`sprout eval ... --calibrate --write`), else the defaults
+        (fitted for the packaged MiniLM)."""
+        path = folder / calibration_file_name(identity.model_id)
+        try:
+            saved = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return cls()
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in saved.items() if k in known})
+
+    def as_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
     def probability(self, lang: str, signals: dict[str, float]) -> float:
         """How likely the knowledge base answers a question with these signals, by the language's model."""
@@ -113,6 +142,7 @@ class SearchOutcome:
     scope: tuple[ScopeScore, ...] = ()
     declined: ScopeScore | None = None  # the subject the question is about, when that is why it is not answered
     keyword_top: float = 0.0  # BM25 score of the best keyword match (higher is better)
+    vector: np.ndarray | None = field(default=None, compare=False, repr=False)  # the question's, when embedded
 
     @property
     def best(self) -> Candidate | None:
@@ -172,7 +202,7 @@ class Retriever:
         cal = self.calibration
         # Skip the model when its score counts for nothing (Chinese with the English default model).
         dense_used = mode == "dense" or (mode == "hybrid" and cal.dense_weight.get(lang, 1.0) > 0)
-        dense_best, dense_scope = self._dense(snap, question, lang) if dense_used else ({}, {})
+        dense_best, dense_scope, vector = self._dense(snap, question, lang) if dense_used else ({}, {}, None)
         keyword_ranked = keyword.search(self.db, list(terms), lang) if mode in ("hybrid", "keyword") else []
         keyword_ranked = [(e, s) for e, s in keyword_ranked if e in snap.entries]
 
@@ -197,21 +227,26 @@ class Retriever:
 
         vocabulary = self.vocabulary(snap)
         question_terms = tuple(dict.fromkeys(stem(t) for t in terms))
+        # With a multilingual model, mixed writing ("宝宝 colic 怎么办") counts its English words as known when the
+        # entry's English text has them.
+        crosslingual = bool(vector is not None and getattr(self._embedder(), "multilingual", False)
+                            and cal.crosslingual.get(lang, True))
         candidates = []
         for score, entry_id, covers in scored[:limit]:
-            coverage = weighted_coverage(question_terms, vocabulary.entry_terms(entry_id, lang),
+            coverage = weighted_coverage(question_terms, vocabulary.entry_terms(entry_id, lang, both=crosslingual),
                                          vocabulary.idf(lang), vocabulary.unseen(lang))
             candidates.append(Candidate(snap.entries[entry_id], score, dense_best.get(entry_id, 0.0),
                                         keyword_rank.get(entry_id), coverage, covers,
                                         keyword_score.get(entry_id, 0.0)))
-        known = vocabulary.known(question_words(raw_terms, self.segmenter.normalize(question), lang), lang)
+        known = vocabulary.known(question_words(raw_terms, self.segmenter.normalize(question), lang), lang,
+                                 both=crosslingual)
         # A subject's texts beyond the dense depth are further from the question than every entry text read.
         scope = tuple(ScopeScore(topic.id, topic.labels, dense_scope.get(topic.id, 0.0),
                                  weighted_coverage(question_terms, vocabulary.scope_terms(topic.id, lang),
                                                    vocabulary.idf(lang), vocabulary.unseen(lang)))
                       for topic in snap.scope.values())
         outcome = SearchOutcome(lang, tuple(candidates), False, 0.0, terms, round(known, 4), scope,
-                                keyword_top=top_keyword)
+                                keyword_top=top_keyword, vector=vector)
         if outcome.best is None:
             return outcome
         # 1.0 is the threshold: the probability the knowledge base answers, over the calibrated threshold.
@@ -228,21 +263,48 @@ class Retriever:
             self._vocabulary = held
         return held[1]
 
-    def _dense(self, snap: Snapshot, question: str, lang: str) -> tuple[dict[str, float], dict[str, float]]:
-        """Best cosine per entry, and per subject the guidance does not cover, among the closest texts."""
-        vector = self._embedder().encode([question])[0]
+    def _dense(self, snap: Snapshot, question: str, lang: str
+               ) -> tuple[dict[str, float], dict[str, float], np.ndarray]:
+        """Best cosine per entry, and per subject the guidance does not cover, among the closest texts. A
+        multilingual model reads the texts of both languages (a Chinese question meets an English passage that
+        says it better, and mixed writing such as "宝宝 teething 发烧吗" meets both); an English-only model reads
+        the question's language only."""
+        embedder = self._embedder()
+        vector = embedder.encode_query([question])[0]
+        both = bool(getattr(embedder, "multilingual", False)) and self.calibration.crosslingual.get(lang, True)
         best: dict[str, float] = {}
         scope: dict[str, float] = {}
-        for text_id, score in snap.dense.search(vector, DENSE_DEPTH):
-            meta = snap.texts.get(text_id)
-            if meta is None or meta[1] != lang:
+        for unit_id, score in snap.dense.search(vector, DENSE_DEPTH):
+            meta = snap.texts.get(unit_id)
+            if meta is None or (meta[1] != lang and not both):
                 continue
             if meta[0] in snap.entries:
                 best[meta[0]] = max(best.get(meta[0], -1.0), score)
             elif meta[0].startswith(SCOPE_PREFIX) and meta[0][len(SCOPE_PREFIX):] in snap.scope:
                 topic = meta[0][len(SCOPE_PREFIX):]
                 scope[topic] = max(scope.get(topic, -1.0), score)
-        return best, scope
+        return best, scope, vector
+
+    def section_for(self, entry: Entry, lang: str, outcome: SearchOutcome) -> int | None:
+        """Which whole section of the entry's body (in the reply's language) answers the question: the closest
+        by the model when the question was embedded, plus the rarity-weighted share of the question's words it
+        contains. None when the body is a single section."""
+        sections = split_sections(entry.text(lang).body)
+        if len(sections) < 2:
+            return None
+        snap = self.live.snapshot
+        scores = np.zeros(len(sections))
+        if outcome.vector is not None and snap is not None:
+            ids = [text_id(entry.id, lang, f"section{i}", s.text) for i, s in enumerate(sections)]
+            scores += snap.dense.vectors(ids) @ outcome.vector
+        terms = tuple(dict.fromkeys(stem(t) for t in outcome.terms))
+        if terms and snap is not None:
+            vocabulary = self.vocabulary(snap)
+            for i, section in enumerate(sections):
+                words = frozenset(stem(t) for t in self.segmenter.terms(section.text))
+                scores[i] += SECTION_WORDS_WEIGHT * weighted_coverage(terms, words, vocabulary.idf(lang),
+                                                                      vocabulary.unseen(lang))
+        return int(np.argmax(scores))
 
 def weighted_coverage(terms: tuple[str, ...], entry_terms: frozenset[str], idf: dict[str, float],
                       unseen: float) -> float:
@@ -326,9 +388,16 @@ class Vocabulary:
             self._scope[(topic_id, lang)] = cached
         return cached
 
-    def entry_terms(self, entry_id: str, lang: str) -> frozenset[str]:
+    def entry_terms(self, entry_id: str, lang: str, both: bool = False) -> frozenset[str]:
+        """The entry's (stemmed) terms in one language, or in both when `both`."""
         self._load(lang)
-        return self._stemmed[lang].get(entry_id, frozenset())
+        terms = self._stemmed[lang].get(entry_id, frozenset())
+        if both:
+            for other in self.snap.idf:
+                if other != lang:
+                    self._load(other)
+                    terms = terms | self._stemmed[other].get(entry_id, frozenset())
+        return terms
 
     def idf(self, lang: str) -> dict[str, float]:
         self._load(lang)
@@ -338,17 +407,25 @@ class Vocabulary:
         self._load(lang)
         return self._unseen[lang]
 
-    def known(self, words: list[str], lang: str) -> float:
-        """Share of the question's words (weighted by rarity) that some entry's text contains."""
+    def known(self, words: list[str], lang: str, both: bool = False) -> float:
+        """Share of the question's words (weighted by rarity) that some entry's text contains (in either language
+        when `both`: an English word in a Chinese question is looked up in the English texts)."""
         if not words:
             return 0.0
         if lang == "zh":
-            weighted = [self._chinese_word(w) for w in words]
+            weighted = [self._latin_word(w) if both and not _CJK.search(w) else self._chinese_word(w) for w in words]
         else:
             idf, unseen = self.idf(lang), self.unseen(lang)
             weighted = [(idf.get(s, unseen), 1.0 if s in idf else 0.0) for s in (stem(w) for w in words)]
         total = sum(weight for weight, _ in weighted)
         return sum(weight * found for weight, found in weighted) / total if total else 0.0
+
+    def _latin_word(self, word: str) -> tuple[float, float]:
+        """(rarity weight, 1 or 0) for an English word in a Chinese question, by the English texts' terms."""
+        idf, unseen = self.idf("en"), self.unseen("en")
+        found = self._chinese_word(word)
+        stemmed = stem(word)
+        return (found[0], 1.0) if stemmed in idf else (max(found[0], unseen), found[1])
 
     def _chinese_word(self, word: str) -> tuple[float, float]:
         """(rarity weight, how much of it the entries contain) for one word, by substring over the entry texts:

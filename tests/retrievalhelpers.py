@@ -76,6 +76,8 @@ class CountingEmbedder:
 
     def __init__(self, real, model_id: str | None = None):
         self.real = real
+        self.backend = real.backend
+        self.multilingual = real.multilingual
         self.model_id = model_id or real.model_id
         self.dimension = real.dimension
         self.encoded: list[str] = []
@@ -87,6 +89,12 @@ class CountingEmbedder:
             self.calls += 1
             self.encoded.extend(texts)
             return self.real.encode(texts)
+
+    def encode_query(self, texts):
+        with self._lock:
+            self.calls += 1
+            self.encoded.extend(texts)
+            return self.real.encode_query(texts)
 
 
 def shared_for(settings: Settings, shared_parts):
@@ -100,13 +108,17 @@ def shared_for(settings: Settings, shared_parts):
         from retrieval.keyword import Segmenter
 
         segmenter = Segmenter(synonyms=kb.synonyms)
-    return Shared(kb, shared_parts.renderer, shared_parts.triage, segmenter)
+    return Shared(kb, shared_parts.renderer, shared_parts.triage, segmenter, shared_parts.models,
+                  shared_parts.chatter)
 
 
 def small_runtime(settings: Settings, embedder, shared_parts):
     from bot.wiring import build_runtime
 
-    return build_runtime(settings, embedder_factory=lambda: embedder, shared=shared_for(settings, shared_parts))
+    from bot.wiring import identity_of
+
+    return build_runtime(settings, embedder_factory=lambda: embedder, shared=shared_for(settings, shared_parts),
+                         identity=identity_of(embedder))
 
 
 _SMALL_BUILD: dict[str, Path] = {}

@@ -17,6 +17,7 @@ import retrieval.index as index_module
 from bot.wiring import refresh_index
 from knowledge.settings import PACKAGED_MODEL
 from knowledge.store import EntryStore
+from knowledge.sections import split_sections
 from retrieval.embedding import model_key, text_hash
 from retrieval.index import entry_units, read_manifest, text_id
 
@@ -54,8 +55,8 @@ def edit_file(path, old: str, new: str) -> None:
 
 # What is indexed
 
-def test_every_entry_is_indexed_by_title_each_example_question_and_body_in_both_languages(site, counting,
-                                                                                          open_runtime):
+def test_every_entry_is_indexed_by_title_each_example_question_and_each_body_section_in_both_languages(
+        site, counting, open_runtime):
     runtime = open_runtime(site, counting)
     entries = EntryStore(runtime.db).published()
     manifest = read_manifest(site.index_dir)
@@ -63,13 +64,16 @@ def test_every_entry_is_indexed_by_title_each_example_question_and_body_in_both_
     expected = {}
     for entry in entries:
         for lang, text in entry.texts.items():
-            expected[text_id(entry.id, lang, "title", text.title)] = (entry.id, lang, "title")
-            expected[text_id(entry.id, lang, "body", text.body)] = (entry.id, lang, "body")
+            expected[text_id(entry.id, lang, "title", text.title)] = (entry.id, lang, "title", -1)
+            sections = split_sections(text.body)
+            assert len(sections) >= 2 and "\n\n".join(s.text for s in sections).split() == text.body.split()
+            for i, section in enumerate(sections):
+                expected[text_id(entry.id, lang, f"section{i}", section.text)] = (entry.id, lang, "section", i)
             for question in text.questions:
-                expected[text_id(entry.id, lang, "question", question)] = (entry.id, lang, "question")
+                expected[text_id(entry.id, lang, "question", question)] = (entry.id, lang, "question", -1)
     assert {int(k): tuple(v) for k, v in manifest["texts"].items()} == expected
     assert len(entries) == len(SMALL_ENTRIES)
-    assert {(entry_id, lang) for entry_id, lang, _ in expected.values()} == {
+    assert {(entry_id, lang) for entry_id, lang, _, _ in expected.values()} == {
         (e.id, lang) for e in entries for lang in ("en", "zh")}
     assert dense_index(site).ntotal == len(expected)
 
@@ -98,12 +102,19 @@ def test_each_faiss_id_names_a_text_stored_in_sqlite_and_holds_its_cached_vector
     ids, vectors = stored_vectors(dense_index(site))
     assert len(ids) == len(manifest["texts"])
     for faiss_id, vector in zip(ids.tolist(), vectors, strict=True):
-        entry_id, lang, kind = manifest["texts"][str(faiss_id)]
+        entry_id, lang, kind, section = manifest["texts"][str(faiss_id)]
         row = rows[(entry_id, lang)]
-        candidates = {"title": [row["title"]], "body": [row["body"]], "question": json.loads(row["questions"])}[kind]
-        text = next(t for t in candidates if text_id(entry_id, lang, kind, t) == faiss_id)
+        if kind == "section":
+            text = split_sections(row["body"])[section].text
+            assert text_id(entry_id, lang, f"section{section}", text) == faiss_id
+        else:
+            candidates = {"title": [row["title"]], "question": json.loads(row["questions"])}[kind]
+            text = next(t for t in candidates if text_id(entry_id, lang, kind, t) == faiss_id)
+        # Titles and example questions are embedded as questions, sections as passages (each cached apart).
+        key = f"{manifest['backend']}:{manifest['model_id']}:{manifest['fingerprint']}"
+        key += "|query" if kind in ("title", "question") else ""
         cached = runtime.db.execute("select vector from embedding_cache where model_id = ? and text_hash = ?",
-                                    [manifest["model_id"], text_hash(text)]).fetchone()
+                                    [key, text_hash(text)]).fetchone()
         assert cached is not None, (entry_id, lang, kind)
         assert np.array_equal(np.frombuffer(cached[0], dtype=np.float32), vector)
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from knowledge.db import utcnow_iso
 from knowledge.users import CONSENT_VERSION
-from retrieval.answer import Answerer, Result, answer_result
+from knowledge.sections import rest_of_body, split_sections
+from retrieval.answer import Answerer, Result, answer_result, lead_with_section
 
 from ..engine import Turn
 from ..messages import Button, Reply
@@ -18,8 +19,8 @@ def render_result(renderer: Renderer, result: Result, region: dict, body: str | 
     are). It goes first: the reply ends with the heading of the buttons that follow it."""
     if result.kind == "answer":
         text = renderer.render("answer", result.lang, result=result, body=body or "", region=region)
-    elif result.kind == "no_answer":
-        text = renderer.render("no_answer", result.lang, result=result)
+    elif result.kind in ("no_answer", "small_talk", "not_parenting"):
+        text = renderer.render(result.kind, result.lang, result=result)
     else:
         return "\n\n".join(renderer.render(f"triage_{level}", result.lang, result=result, region=region).strip()
                            for level in reply_levels(result))
@@ -60,7 +61,7 @@ class Ask:
     def __init__(self, answerer: Answerer):
         self.answerer = answerer
         self.commands: dict = {}
-        self.callbacks = {"ask": self.on_related, "fb": self.on_feedback}
+        self.callbacks = {"ask": self.on_related, "fb": self.on_feedback, "more": self.on_more}
         self.flows: dict = {}
 
     def on_text(self, turn: Turn) -> list[Reply]:
@@ -76,11 +77,22 @@ class Ask:
         if not text:  # a result built here (a related-entry button), not by the answerer
             entry = self._entry(turn, result.entry_id) if result.kind == "answer" else None
             text = render_result(engine.renderer, result, region, entry.text(turn.lang).body if entry else None)
-        rows: list[list[Button]] = [[Button(r["title"][:60], f"ask:{r['id']}")] for r in result.related]
+        # The matched section first; the rest of the guide one tap away, then the related questions.
+        rows: list[list[Button]] = []
+        if result.kind == "answer" and result.rest and result.section is not None:
+            rows.append([Button(turn.t("answer.read_more"), f"more:{result.entry_id}:{result.section}")])
+        rows += [[Button(r["title"][:60], f"ask:{r['id']}")] for r in result.related]
         if result.kind == "answer" and result.question_id is not None:
             rows.append([Button(turn.t("feedback.yes"), f"fb:{result.question_id}:1"),
                          Button(turn.t("feedback.no"), f"fb:{result.question_id}:0")])
-        return turn.reply(text, *rows)
+        return turn.reply(text, *rows, rest=self._rest_text(turn, result))
+
+    @staticmethod
+    def _rest_text(turn: Turn, result: Result) -> str:
+        """The rest of the guide under its heading: what "Read the whole guide" shows."""
+        if result.kind != "answer" or not result.rest:
+            return ""
+        return f"**{turn.t('answer.rest_heading')}: {result.title}**\n\n{result.rest}"
 
     def _entry(self, turn: Turn, entry_id: str | None):
         retriever = self.answerer.retriever
@@ -96,8 +108,21 @@ class Ask:
             return [turn.reply(turn.t("error.stale_button"))]
         # the same answer as a typed question gets: the whole entry, its sources and its safety box
         result = answer_result(entry, turn.lang, turn.lang, youngest_age(turn), related=[])
+        lead_with_section(result, entry.text(turn.lang).body, None)
         self.answerer.record(result, result.title, turn.user.id)
         return [self.reply_for(turn, result)]
+
+    def on_more(self, turn: Turn, parts: list[str]) -> list[Reply]:
+        """"Read the whole guide": the sections the answer did not show, in the user's language."""
+        entry = self._entry(turn, parts[0] if parts else None)
+        if entry is None or len(parts) != 2 or not parts[1].isdigit():
+            return [turn.reply(turn.t("error.stale_button"))]
+        sections = split_sections(entry.text(turn.lang).body)
+        shown = int(parts[1])
+        if shown >= len(sections):
+            return [turn.reply(turn.t("error.stale_button"))]
+        text = f"**{turn.t('answer.rest_heading')}: {entry.text(turn.lang).title}**\n\n{rest_of_body(sections, shown)}"
+        return [turn.reply(text)]
 
     def on_feedback(self, turn: Turn, parts: list[str]) -> list[Reply]:
         """👍 / 👎 on an answer, stored once per question (a second press changes the vote)."""
