@@ -54,7 +54,7 @@ def content() -> None:
 def content_validate(ctx: click.Context, today) -> None:
     """Check every content file; print problems as path:line: message."""
     settings = _settings(ctx)
-    _, problems = load_knowledge(settings.content_dir, today.date() if today else date.today())
+    _, problems = load_knowledge(settings.content_dir, today.date() if today else date.today(), thorough=True)
     for problem in problems:
         click.echo(str(problem))
     errors = sum(1 for p in problems if p.level == "error")

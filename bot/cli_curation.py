@@ -40,6 +40,7 @@ def gaps_command(ctx: click.Context, days: int, limit: int, no_check: bool, as_j
     clusters = find_gaps(runtime.db, runtime.model(), runtime.segmenter, runtime.clock(), days,
                          check=None if no_check else answered_well, limit=limit,
                          dense_weight=runtime.retriever.calibration.dense_weight,
+                         thresholds=runtime.retriever.calibration.gap_thresholds,
                          idf=idf_by_language(snapshot.terms) if snapshot else None)
     data = [c.as_dict() for c in clusters]
     if as_json:

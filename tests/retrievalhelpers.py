@@ -76,6 +76,7 @@ class CountingEmbedder:
 
     def __init__(self, real, model_id: str | None = None):
         self.real = real
+        self.name = getattr(real, "name", None)
         self.backend = real.backend
         self.multilingual = real.multilingual
         self.model_id = model_id or real.model_id

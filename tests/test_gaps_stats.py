@@ -97,7 +97,9 @@ def seeded(db):
 
 def test_similar_questions_are_clustered_per_language_biggest_first(db, shared_model, segmenter, idf):
     seeded(db)
-    clusters = find_gaps(db, shared_model, segmenter, NOW, idf=idf)
+    calibration = model_calibration(shared_model)
+    clusters = find_gaps(db, shared_model, segmenter, NOW, idf=idf, thresholds=calibration.gap_thresholds,
+                         dense_weight=calibration.dense_weight)
     groups = [sorted(q.text for q in c.questions) for c in clusters]
     for expected in (SWIM, PASSPORT, SWIM_ZH, PASSPORT_ZH):
         assert sorted(expected) in groups
@@ -109,7 +111,7 @@ def test_a_cluster_reports_count_languages_reasons_and_most_asked_examples(db, s
     for text in SWIM + [SWIM[0]]:
         log(db, text)
     log(db, "can my baby swim in a public pool?", kind="answer", entry_id="safety-bath-water-drowning", score=1.05)
-    (cluster,) = find_gaps(db, shared_model, segmenter, NOW)
+    (cluster,) = find_gaps(db, shared_model, segmenter, NOW, thresholds=model_calibration(shared_model).gap_thresholds)
     data = cluster.as_dict()
     assert data["count"] == 5 and data["distinct"] == 3
     assert data["languages"] == {"en": 5}
@@ -118,13 +120,22 @@ def test_a_cluster_reports_count_languages_reasons_and_most_asked_examples(db, s
     assert data["entries"] == {"safety-bath-water-drowning": 1}
 
 
-def test_chinese_questions_cluster_on_shared_rare_terms_not_on_the_english_model(shared_model, segmenter, idf):
+def model_calibration(model):
+    """The calibration shipped for the session's model (its cosine scale sets the cluster thresholds)."""
+    from bot.wiring import identity_of
+    from retrieval.search import Calibration
+
+    return Calibration.for_model(identity_of(model))
+
+
+def test_chinese_questions_cluster_on_shared_rare_terms_or_the_multilingual_model(shared_model, segmenter, idf):
     from knowledge.gaps import GapQuestion
 
     texts = SWIM_ZH + PASSPORT_ZH + ["买什么安全座椅好"]
     questions = [GapQuestion(i, t, "zh", "no_answer", None, iso(NOW)) for i, t in enumerate(texts)]
-    groups = [sorted(q.text for q in c.questions) for c in cluster_questions(questions, shared_model, segmenter,
-                                                                            idf=idf)]
+    calibration = model_calibration(shared_model)
+    groups = [sorted(q.text for q in c.questions) for c in cluster_questions(
+        questions, shared_model, segmenter, calibration.gap_thresholds, calibration.dense_weight, idf=idf)]
     assert sorted(SWIM_ZH) in groups and sorted(PASSPORT_ZH) in groups and ["买什么安全座椅好"] in groups
 
 

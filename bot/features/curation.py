@@ -422,6 +422,7 @@ class Curation:
         return find_gaps(self.db, self.model(), self.segmenter, turn.now, GAP_DAYS,
                          check=self._answered_well if check else None, limit=limit,
                          dense_weight=retriever.calibration.dense_weight if retriever else None,
+                         thresholds=retriever.calibration.gap_thresholds if retriever else None,
                          idf=idf_by_language(snapshot.terms) if snapshot else None)
 
     def gaps(self, turn: Turn) -> list[Reply]:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from knowledge.content import SAFE_LOADER
+from .content import SAFE_LOADER, Problem
 
 CHATTER_FILE = "chatter.yaml"
 _ZH_PARTICLES = re.compile(r"[啦呀哦哈啊吧呢嘛哟噢喔咯呐~～]+$")
@@ -25,7 +25,11 @@ class Chatter:
 
     @classmethod
     def from_content(cls, content_dir: Path) -> "Chatter":
-        data = yaml.load((Path(content_dir) / CHATTER_FILE).read_text(encoding="utf-8"), Loader=SAFE_LOADER)
+        """The content's chatter file; a content folder without one recognises no chatter."""
+        path = Path(content_dir) / CHATTER_FILE
+        if not path.is_file():
+            return cls({}, ())
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
         problems = chatter_problems(data)
         if problems:
             raise ValueError(f"{CHATTER_FILE}: " + "; ".join(problems))
@@ -89,3 +93,15 @@ def chatter_problems(data) -> list[str]:
             except re.error as exc:
                 problems.append(f"not_parenting {pattern!r}: {exc}")
     return problems
+
+
+def chatter_file_problems(content_dir: Path) -> list[Problem]:
+    """The chatter file's problems as `sprout content validate` reports them (none when there is no file)."""
+    path = Path(content_dir) / CHATTER_FILE
+    if not path.is_file():
+        return []
+    try:
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
+    except yaml.YAMLError as exc:
+        return [Problem(str(path), 1, f"not valid YAML: {exc}")]
+    return [Problem(str(path), 1, message) for message in chatter_problems(data)]
