@@ -160,7 +160,7 @@ def _similarity(texts: list[str], lang: str, embedder: Embedder, segmenter: Segm
     dense = min(max(dense_weight.get(lang, 1.0), 0.0), 1.0)
     sim = np.zeros((len(texts), len(texts)), dtype=np.float32)
     if dense > 0:
-        vectors = embedder.encode(texts)
+        vectors = embedder.encode_query(texts)  # questions, embedded as questions (e5 reads a "query: " prefix)
         sim += dense * (vectors @ vectors.T)
     if dense < 1:
         all_terms = [topic_terms(segmenter, t) for t in texts]
