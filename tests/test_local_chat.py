@@ -96,4 +96,4 @@ def test_piped_lines_are_never_dropped_by_the_per_minute_limit(runtime):
     questions = [f"how much sleep does a {n} month old need" for n in range(1, 31)]
     output = chat(runtime, ["1", "1", "1", *questions], user="piped")
     # Every line gets its reply: an answer, or the honest "no checked answer" (never a dropped line).
-    assert output.count("Source:") + output.count("I don't have a checked answer") == 30
+    assert output.count("Source:") + output.count("passed your question to the content team") == 30
