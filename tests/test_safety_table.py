@@ -184,7 +184,7 @@ def test_the_semantic_line_only_runs_where_the_rules_are_silent_and_never_on_ven
     calls = []
 
     class Always:
-        def check(self, text, lang, vector=None):
+        def check(self, text, lang, skip=()):
             calls.append(text)
             from knowledge.safety.semantic import SemanticHit
             return SemanticHit("crisis", "crisis", 1.0)
@@ -207,3 +207,26 @@ def test_the_shipped_semantic_line_keeps_the_probes_a_set_written_apart_showed_c
     assert "en" not in params["probes"]["child"]["languages"] and "child:en" in params["switched_off"]
     line = SemanticLine(params, lambda texts: np.zeros((len(texts), 384), np.float32))
     assert all(probe != "child" or "en" not in langs for probe, _, _, _, _, langs in line._probes)
+
+
+def test_a_reassuring_reason_the_rules_read_keeps_the_semantic_child_line_silent():
+    """"Only warm, no mark", a pet, a past event since fine, first aid learnt ahead: the rules set the sign aside
+    for a reason an embedding cannot read, so the child probe is not consulted; crisis and safeguarding still are."""
+    skipped = {}
+
+    class Recording:
+        def check(self, text, lang, skip=()):
+            skipped[text] = tuple(skip)
+            return None
+
+    check = SafetyCheck(TRIAGE, Recording())
+    reassuring = ["he touched the oven door but it was only warm not hot, no red mark and he's fine",
+                  "碰了一下暖气片，温温的，手上没红也没印子",
+                  "our dog has been vomiting and lethargic all day, which vets are open on sunday",
+                  "如果宝宝以后被东西卡住，海姆立克法具体怎么做？想先学一下",
+                  "no rash, not floppy, just a runny nose"]
+    for text in reassuring:
+        assert check.check(text).kind == "none", text
+        assert skipped[text] == ("child",), text
+    check.check("how do I start solids")
+    assert skipped["how do I start solids"] == ()

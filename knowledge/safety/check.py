@@ -23,7 +23,7 @@ class SafetyCheck:
             return result            # venting without a sign is answered calmly, never escalated by similarity
         lang = "zh" if _CJK.search(text or "") else "en"
         try:
-            hit = self.semantic.check(text, lang)
+            hit = self.semantic.check(text, lang, skip=("child",) if result.reassured else ())
         except Exception:  # a broken embedder must never cost the parent the rules' answer
             log.exception("semantic triage line failed")
             return result

@@ -131,8 +131,9 @@ class SemanticLine:
                 self._probes.append((probe, p["level"], np.asarray(p["weights"], dtype=np.float32) * SCALE,
                                      float(p["bias"]), float(p["threshold"]), frozenset(p["languages"])))
 
-    def check(self, text: str, lang: str) -> SemanticHit | None:
-        probes = [p for p in self._probes if lang in p[5]]
+    def check(self, text: str, lang: str, skip: Sequence[str] = ()) -> SemanticHit | None:
+        """The most confident probe past its threshold, or None; probes named in `skip` are not consulted."""
+        probes = [p for p in self._probes if lang in p[5] and p[0] not in skip]
         if not probes:
             return None            # nothing to score in this language: the message is not embedded
         v = self._encode([text])[0]

@@ -61,6 +61,10 @@ class TriageResult:
     levels: tuple[str, ...] = ()   # every level among the signs, most serious first (a reply shows each)
     line: str = "rules"            # which line decided: "rules" (the sign table) or "semantic"
     venting: bool = False          # a parent at the end of their tether (swearing, 烦死了): answer calmly
+    # the rules set a sign aside for a reassuring reason the message gives (a negation, an exemption such as "only
+    # warm, no mark", a past event since resolved, a pet, a question asked ahead): the semantic child line, which
+    # cannot read such reasons, stays silent
+    reassured: bool = False
 
 
 @dataclass(frozen=True)
@@ -258,7 +262,11 @@ _INFORMATIONAL = re.compile(
     r"^[^,.;!?。]{0,12}(?:是什么(?:意思|病|原因)?|的症状有哪些|有哪些症状|症状是什么|怎么预防|如何预防|常见吗)[?]?$", re.ASCII)
 # asked to be prepared, with no child unwell: informational even though it says "my" or "mine"
 _JUST_ASKING = re.compile(r"\b(?:just )?for my own (?:knowledge|information|info)\b|\bjust (?:want|wanted) to (?:be prepared|know)\b|"
-                          r"提前(?:了解|学学?|学习)|以防万一|先了解一下|科普一下|先问问|问问备着|以备不时之需", re.ASCII)
+                          r"\b(?:in advance|ahead of time|before it (?:ever )?happens|just in case|to be prepared)\b|"
+                          r"提前(?:了解|学学?|学习)|以防万一|先了解一下|科普一下|先问问|问问备着|以备不时之需|"
+                          r"(?:想|要|打算)?先学(?:一下|学|习)|(?:想|要)学(?:一下|学|习)|备用", re.ASCII)
+# happening as the parent writes: never a question asked ahead
+_NOW = re.compile(r"\b(?:right now|now|at the moment|currently|just now|help)\b|现在|正在|刚刚|刚才|马上|快|救命", re.ASCII)
 # the parent's own fever or cold, not the child's
 _PARENT_OWN_ILLNESS = re.compile(r"我自己|我(?:也)?(?:感冒|发烧|发热|着凉)|\bi(?:'ve| have)? (?:got |had |have )?(?:a )?(?:fever|temperature|temp|"
                                  r"cold|flu|bug)\b|\bmy (?:own )?(?:fever|temperature|temp)\b", re.ASCII)
@@ -391,9 +399,10 @@ _HOURS = re.compile(r"(\d+(?:\.\d+)?|[零一二两三四五六七八九十几]+|
 _RATES = (
     re.compile(r"(\d{2,3})\s*(?:(?:-|~|to|到|至)\s*(\d{2,3}))?\s*(?:breaths?|bpm|times?|次)\s*(?:a|per|/|每|一)?\s*"
                r"(?:min\w*|分钟?)", re.ASCII),
-    re.compile(r"(\d{2,3})\s*(?:(?:-|~|to)\s*(\d{2,3}))?\s*(?:a|per) min\w*", re.ASCII),
+    re.compile(r"(\d{2,3})\s*(?:(?:-|~|to)\s*(\d{2,3}))?\s*(?:times?\s*)?(?:a|per|in a|in one|in 1|every) min\w*",
+               re.ASCII),
     re.compile(r"(\d{2,3})\s*(?:(?:-|~|到|至)\s*(\d{2,3}))?\s*/\s*(?:次\s*/\s*)?(?:min\w*|分钟?)", re.ASCII),
-    re.compile(r"(?:每分钟|一分钟)(?:呼吸)?\s*(\d{2,3})\s*(?:次|下)()", re.ASCII),
+    re.compile(r"(?:每分钟|一分钟|1分钟)(?:呼吸|喘气?|大概|差不多|有|都|就|了)*\s*(\d{2,3})\s*(?:多)?\s*(?:次|下)()", re.ASCII),
     re.compile(r"(?:respiratory rate|resp rate|\brr\b|breathing rate|呼吸频率)\s*(?:is|of|at|was|=|:)?\s*(\d{2,3})()",
                re.ASCII),
 )
@@ -501,8 +510,6 @@ class Triage:
     def _active_rules(self, t: str) -> set[int]:
         """Indexes of the rules whose keywords occur in the text: word prefixes for English, characters and
         substrings for Chinese."""
-        if not self.prefilter:
-            return set(range(len(self._rules)))
         active = set(self._always)
         for token in set(_TOKEN.findall(t)):
             for k in range(1, min(len(token), self._longest_prefix) + 1):
@@ -527,8 +534,10 @@ class Triage:
         age = text_age if text_age is not None else child_age_months
         temps = parse_temperatures(t)
         found: dict[str, list[_Hit]] = {}
-        active = self._active_rules(t)
+        topical = self._active_rules(t)
+        active = topical if self.prefilter else set(range(len(self._rules)))
         past_and_resolved = bool(self._past.search(t) and self._resolved.search(t))
+        reassured = past_and_resolved or ctx.preparing
         for index, (sign, regex, negatable, exemptable) in enumerate(self._rules):
             row = self._rows[index]
             if index not in active or (row.requires and row.requires not in found and not
@@ -537,9 +546,11 @@ class Triage:
             if row.ages and age is not None and not row.ages[0] <= age < row.ages[1]:
                 continue
             if (row.past_exempt and past_and_resolved) or (self._exempt[index] and self._exempt[index].search(t)):
+                reassured = reassured or index in topical   # a row on topic, in an everyday context
                 continue
             for m in regex.finditer(t):
                 if negatable and ctx.negated(m.start()):
+                    reassured = True
                     continue
                 if exemptable and ctx.locally_exempt(m.start(), m.end()):
                     continue
@@ -550,14 +561,21 @@ class Triage:
         hits = _derive(found, t, ctx, age, temps, text_age, [(s, e) for _, s, e in ages], self.table.modifiers,
                        venting)
         levels = self.levels
-        if ctx.informational and not any(h.hypothetical for h in hits):
-            # "what is a febrile seizure": a question about a topic, with no child in it
+        escalating = [h for h in hits if levels[h.sign] in ("emergency", "urgent")]
+        if ctx.informational and (not any(h.hypothetical for h in hits) or
+                                  (ctx.preparing and all(h.hypothetical for h in hits))):
+            # "what is a febrile seizure": a question about a topic, with no child in it; "if he ever chokes, how
+            # do I do back blows? I want to learn it in advance": first aid learnt ahead, nothing happening now
             hits = [h for h in hits if levels[h.sign] not in ("emergency", "urgent")]
         if _PET.search(t) and not (CHILD_WORDS.search(t) or YOUNG_WORDS.search(t)):
             # "my cat keeps throwing up hairballs": same-day advice is for a child. Emergency signs stay (whoever
-            # "she" is may be a child), and so do crisis and safeguarding.
-            hits = [h for h in hits if levels[h.sign] != "urgent"]
-        return dataclasses.replace(_result(hits, age, temps, levels), venting=venting)
+            # "she" is may be a child) unless the pet is what the sign's clause is about ("our dog has been
+            # lethargic all day"), and so do crisis and safeguarding.
+            hits = [h for h in hits if levels[h.sign] != "urgent" and not
+                    (levels[h.sign] == "emergency" and _PET.search(t[ctx.clause_start(h.start):h.start]))]
+            reassured = True
+        reassured = reassured or any(h not in hits for h in escalating)
+        return dataclasses.replace(_result(hits, age, temps, levels), venting=venting, reassured=reassured)
 
 
 def _accept(sign: str, m: re.Match[str], t: str, ctx: _Context) -> bool:
@@ -759,7 +777,8 @@ class _Context:
         self.t = t
         self.clauses = [0] + [m.end() for m in _CLAUSE_BREAK.finditer(t)]
         self.sentences = [0] + [m.end() for m in _SENTENCE_BREAK.finditer(t)]
-        self.informational = bool((_INFORMATIONAL.search(t) and not _PERSONAL.search(t)) or _JUST_ASKING.search(t))
+        self.preparing = bool(_JUST_ASKING.search(t) and not _NOW.search(t))
+        self.informational = bool((_INFORMATIONAL.search(t) and not _PERSONAL.search(t)) or self.preparing)
 
     @staticmethod
     def _bounds(marks: list[int], pos: int, length: int) -> tuple[int, int]:
