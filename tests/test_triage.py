@@ -155,6 +155,15 @@ def test_fevers_below_the_thresholds_for_age_are_not_escalated(triage, text, age
 # --- every sign ----------------------------------------------------------------------------------------------------
 
 SIGNS = [
+    # phrasings after set f (written apart, pooled): none of these sentences is in the sign table
+    ("I counted her breaths over one minute while she slept and got 64", None, "breathing_difficulty"),
+    ("数了一下1分钟呼吸有五十几次，宝宝4个月", 4, "zh_breathing_fast_2_to_12_months"),
+    ("my own 200 mg ibuprofen, can I crush half of one for him", None, "adult_medicine_for_child"),
+    ("爷爷把大人用的退烧药片掰成两半给孙子吃了一半可以吗", None, "adult_medicine_for_child"),
+    ("she shoved a raisin into her ear and it won't come out", None, "nose_or_ear_object"),
+    ("there's a firm lump low on the right of his belly that wasn't there last week", None, "abdominal_lump"),
+    ("他一哭我就拿拖鞋打他屁股，打得很重", None, "abuse_disclosure"),
+    ("我最近又开始割手腕了", None, "caregiver_self_harm"),
     ("my baby is not breathing", None, "not_breathing"),
     ("宝宝没有呼吸了", None, "not_breathing"),
     ("she stopped breathing", None, "not_breathing"),
@@ -418,6 +427,13 @@ def test_a_red_flag_in_an_older_child_still_escalates(triage):
 # --- near misses ---------------------------------------------------------------------------------------------------
 
 NEAR_MISSES = [
+    # after set f: the startle reflex, a pet that is unwell, silica gel, an adult's fever, pink lips with blue feet
+    "every time I put him down his arms fly out like he's falling, 2 weeks old, is that a fit",
+    "我家狗狗昨天开始一直吐，没精神，宝宝好好的，狗要去看吗",
+    "he chewed a silica gel sachet from a new handbag, a couple of beads, playing happily",
+    "我老婆发烧38.8，宝宝5个月体温正常，还能喂奶吗",
+    "1 day old, his feet and hands are a bit blue but his lips and face are nice and pink",
+    "how do I count breaths per minute on a sleeping baby",
     "how do I take a temperature",
     "is 37.5 a fever for a 2 year old",
     "my baby had a fever yesterday and is fine now, when can she go back to nursery",

@@ -215,7 +215,7 @@ _NEGATION_BREAKERS = frozenset({"sure", "know", "knows", "think", "certain", "re
 _ZH_NOT_NEGATING = re.compile(
     r"不停|不断|不住|不知道|不知|不确定|不清楚|不懂|不了|不行|不好说|不舒服|不安|不适|不得了|不少|不一定|不够|不止|不出来|不能确定|"
     r"不久|不小心|不慎|不注意|不一会儿?|不到|不然|不管|不但|不时|不自觉|不由自主|不明|不对劲|不太对|不正常|不一样|不同|不好|"
-    r"没注意|没看住|没看好|没留神|没多久|没过|没办法|没法|无法|无缘无故|无意中?|无意识|毫无征兆|毫无|不对|没一会|不想|不愿|不肯|"
+    r"不听话|不乖|不睡|不吃|不肯睡|控制不住|忍不住|没注意|没看住|没看好|没留神|没多久|没过|没办法|没法|无法|无缘无故|无意中?|无意识|毫无征兆|毫无|不对|没一会|不想|不愿|不肯|"
     r"没想到|没事|不放心|未满|不满|没满|没精神|无精打采|没力气|没胃口|不容易|不易|不吃不喝|没反应|没有反应|不醒|不退|不褪|不消")
 _ZH_A_NOT_A = re.compile(r"([\u4e00-\u9fff])[不没]\1")
 _ZH_NEGATION = re.compile(r"(?:没有|没|无|未|不|别)[^,.;:!?。_]{0,4}$")
@@ -268,10 +268,11 @@ _JUST_ASKING = re.compile(r"\b(?:just )?for my own (?:knowledge|information|info
 # happening as the parent writes: never a question asked ahead
 _NOW = re.compile(r"\b(?:right now|now|at the moment|currently|just now|help)\b|现在|正在|刚刚|刚才|马上|快|救命", re.ASCII)
 # the parent's own fever or cold, not the child's
-_PARENT_OWN_ILLNESS = re.compile(r"我自己|我(?:也)?(?:感冒|发烧|发热|着凉)|\bi(?:'ve| have)? (?:got |had |have )?(?:a )?(?:fever|temperature|temp|"
+_PARENT_OWN_ILLNESS = re.compile(r"我自己|我(?:也)?(?:感冒|发烧|发热|着凉)|(?:老公|老婆|孩子他爸|孩子他妈|他爸|爸爸|奶奶|爷爷|外婆|外公|姥姥|姥爷|婆婆)(?:也)?(?:感冒)?(?:发烧|发热|烧到)|"
+                                 r"\bmy (?:husband|partner|wife|hubby|dh|mum|mom|dad|mother|father)(?:'s| is| has| had)? (?:got |had |has |running )?(?:a )?(?:fever|temperature|temp)\b|\bi(?:'ve| have)? (?:got |had |have )?(?:a )?(?:fever|temperature|temp|"
                                  r"cold|flu|bug)\b|\bmy (?:own )?(?:fever|temperature|temp)\b", re.ASCII)
 _CHILD_FEVER = re.compile(r"(?:宝宝|孩子|娃|儿子|女儿|baby|bub|son|daughter|toddler|she|he|lo)(?:'s| is| has| had)?[^,.;!?。]{0,10}"
-                          r"(?:发烧|发热|烧到|体温|\bfever|\btemp)", re.ASCII)
+                          r"(?:发烧|发热|烧到|体温(?!正常|也?(?:都)?正常)|\bfever|\btemp)", re.ASCII)
 _PERSONAL = re.compile(
     r"\b(?:my|our|mine|she|he|her|him|his|she'?s|he'?s|shes|hes|they'?re|lo|dd|ds|dh|this|these|son|daughter|twins|"
     r"right now|currently|today|tonight|yesterday|just now|at the moment|baby (?:is|has|was|had|keeps|just|won'?t|"
@@ -353,6 +354,7 @@ _OWN_MEDICINE = re.compile(r"\b(?:i|we|gave|give|given|giving|then|after|before)
                            r"prescribed |daily )?(?:medicine|medication|meds|antibiotics?|calpol|paracetamol|ibuprofen|"
                            r"vitamins|iron|dose|syrup)\b", re.ASCII)
 _PARENT_WISH = re.compile(r"\bi (?:[a-z]+ ){0,2}(?:want|wish|wanna|would like|'d like)\b|\bit would be nice to\b|"
+                          r"\b(?:wish|wishing) i (?:could|was|were|would|did)\b|"
                           r"\bi keep thinking\b", re.ASCII)
 _CHILD_SUBJECT_BEFORE = re.compile(r"\b(?:he|she|baby|son|daughter|toddler|lo|kid|child)\b|宝宝|孩子|娃|他|她",
                                    re.ASCII)
@@ -404,6 +406,9 @@ _RATES = (
     re.compile(r"(\d{2,3})\s*(?:(?:-|~|到|至)\s*(\d{2,3}))?\s*/\s*(?:次\s*/\s*)?(?:min\w*|分钟?)", re.ASCII),
     re.compile(r"(?:每分钟|一分钟|1分钟)(?:呼吸|喘气?|大概|差不多|有|都|就|了)*\s*(\d{2,3})\s*(?:多)?\s*(?:次|下)()", re.ASCII),
     re.compile(r"(?:respiratory rate|resp rate|\brr\b|breathing rate|呼吸频率)\s*(?:is|of|at|was|=|:)?\s*(\d{2,3})()",
+               re.ASCII),
+    # "counted his breathing for a full minute while he was calm: 56"
+    re.compile(r"\bcount\w* (?:[\w']+ ){0,5}(?:breath\w*|breathing)\b[^.!?\d]{0,40}\bmin\w*\b[^.!?\d]{0,30}?(\d{2,3})\b()",
                re.ASCII),
 )
 
@@ -567,15 +572,37 @@ class Triage:
             # "what is a febrile seizure": a question about a topic, with no child in it; "if he ever chokes, how
             # do I do back blows? I want to learn it in advance": first aid learnt ahead, nothing happening now
             hits = [h for h in hits if levels[h.sign] not in ("emergency", "urgent")]
-        if _PET.search(t) and not (CHILD_WORDS.search(t) or YOUNG_WORDS.search(t)):
+        if _PET.search(t):
             # "my cat keeps throwing up hairballs": same-day advice is for a child. Emergency signs stay (whoever
-            # "she" is may be a child) unless the pet is what the sign's clause is about ("our dog has been
-            # lethargic all day"), and so do crisis and safeguarding.
-            hits = [h for h in hits if levels[h.sign] != "urgent" and not
-                    (levels[h.sign] == "emergency" and _PET.search(t[ctx.clause_start(h.start):h.start]))]
+            # "she" is may be a child) unless the pet is what the sign's sentence is about ("our dog has been
+            # lethargic all day, the baby is fine"); crisis and safeguarding always stay.
+            no_child = not (CHILD_WORDS.search(t) or YOUNG_WORDS.search(t))
+            hits = [h for h in hits if not (
+                (no_child and levels[h.sign] == "urgent") or
+                (levels[h.sign] in ("emergency", "urgent") and h.sign not in _AGENT_SIGNS and
+                 _pet_is_the_subject(t[ctx.sentence_start(h.start):h.start])))]
             reassured = True
         reassured = reassured or any(h not in hits for h in escalating)
         return dataclasses.replace(_result(hits, age, temps, levels), venting=venting, reassured=reassured)
+
+
+# Signs of something done to a child (a scald, a swallowed battery, a fall): a pet in the sentence is more often the
+# cause ("the cat knocked my tea over the baby") than the patient.
+_AGENT_SIGNS = frozenset({"burn", "scald_or_burn_blisters", "poisoning", "household_chemical", "swallowed_object",
+                          "button_battery_magnet", "magnets_or_battery_missing", "serious_injury", "choking",
+                          "choking_silent", "drowning", "near_drowning", "fall_from_furniture", "fall_down_stairs",
+                          "eye_injury", "nose_or_ear_object"})
+
+
+def _pet_is_the_subject(before: str) -> bool:
+    """A pet is named before the sign in its sentence and no child comes between ("our dog's been lethargic"; not
+    "my cat scratched the baby and now she is floppy")."""
+    pets = list(_PET.finditer(before))
+    if not pets:
+        return False
+    between = before[pets[-1].end():]
+    return not (CHILD_WORDS.search(between) or YOUNG_WORDS.search(between) or
+                re.search(r"\b(?:she|he|her|him)\b|他|她", between))
 
 
 def _accept(sign: str, m: re.Match[str], t: str, ctx: _Context) -> bool:
