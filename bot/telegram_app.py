@@ -160,6 +160,8 @@ def build_application(runtime: "Runtime", request: BaseRequest | None = None,
     builder: ApplicationBuilder = Application.builder().token(runtime.settings.telegram_token or "123456:TEST-TOKEN")
     if request is not None:
         builder = builder.request(request).get_updates_request(updates_request or request)
+    if runtime.settings.telegram_api_url:
+        builder = builder.base_url(runtime.settings.telegram_api_url)
     if rate_limiter:
         builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
     app = builder.post_init(front.post_init).build()
