@@ -178,11 +178,7 @@ def build_application(runtime: "Runtime", request: BaseRequest | None = None,
 
 
 def run_telegram(runtime: "Runtime") -> None:
-    settings = runtime.settings
-    app = build_application(runtime)
-    if settings.webhook_enabled:
-        app.run_webhook(listen=settings.webhook_listen, port=settings.webhook_port, url_path="telegram",
-                        webhook_url=settings.webhook_url, secret_token=settings.webhook_secret,
-                        allowed_updates=Update.ALL_TYPES)
-    else:
-        app.run_polling(allowed_updates=Update.ALL_TYPES)
+    """Webhook or polling; either way updates go through the durable inbox (bot/telegram_serve.py)."""
+    from .telegram_serve import run_telegram as serve_with_inbox
+
+    serve_with_inbox(runtime)

@@ -127,11 +127,16 @@ def _api_url(name: str) -> Callable[[Any], str]:
     return parse
 
 
+MIN_WEBHOOK_SECRET = 32
+
+
 def _secret(name: str) -> Callable[[Any], str]:
     def parse(value: Any) -> str:
         text = str(value).strip()
-        if not (1 <= len(text) <= 256) or not all(c.isalnum() or c in "_-" for c in text):
-            raise SettingsError(f"{name} is not valid; accepted values: 1-256 characters A-Z, a-z, 0-9, _ and -")
+        if not (MIN_WEBHOOK_SECRET <= len(text) <= 256) or not all(c.isalnum() or c in "_-" for c in text):
+            raise SettingsError(f"{name} is not valid; accepted values: {MIN_WEBHOOK_SECRET}-256 random characters "
+                                "A-Z, a-z, 0-9, _ and - (or leave it unset: `sprout serve` then generates one and "
+                                "keeps it in the data folder)")
         return text
 
     return parse
@@ -182,11 +187,8 @@ def load_settings(env: Mapping[str, str], config_path: Path | None = None) -> Se
             values[name] = parse(env[variable])
     if "db_path" not in values:
         values["db_path"] = Path(values.get("data_dir", Settings.data_dir)) / "sprout.db"
-    settings = Settings(**values)
-    if settings.webhook_url and not settings.webhook_secret:
-        raise SettingsError("SPROUT_WEBHOOK_SECRET must be set when SPROUT_WEBHOOK_URL is set; accepted values: "
-                            "1-256 characters A-Z, a-z, 0-9, _ and -")
-    return settings
+    # Without SPROUT_WEBHOOK_SECRET, webhook mode generates a secret and keeps it in the data folder.
+    return Settings(**values)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -3,13 +3,20 @@
 It answers getMe, getUpdates (long polling, with offset confirmation as Telegram does it: asking with offset N
 confirms and forgets every update below N), setWebhook/deleteWebhook, setMyCommands, sendMessage, sendChatAction
 and answerCallbackQuery, records every call, and answers any other method with a 400 so a new call never passes
-unnoticed. Point the bot at it with SPROUT_TELEGRAM_API_URL=<fake.api_url>."""
+unnoticed. Point the bot at it with SPROUT_TELEGRAM_API_URL=<fake.api_url>.
+
+`FakeBotApi` runs in the test's own process; `FakeBotApiProcess` runs it in a child process (the same interface),
+so the fake answers the bot as promptly as Telegram would, even while the test's own threads keep the GIL busy."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 import time
+import urllib.request
+from pathlib import Path
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
@@ -34,6 +41,9 @@ class FakeBotApi:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out in two writes; with Nagle's algorithm the body would wait for the bot's
+            # delayed ACK (40 ms), which Telegram's answers do not.
+            disable_nagle_algorithm = True
 
             def log_message(self, *args) -> None:  # quiet
                 return None
@@ -41,7 +51,10 @@ class FakeBotApi:
             def do_POST(self) -> None:  # noqa: N802 - the http.server API
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
-                status, answer = fake._answer(self.path.rsplit("/", 1)[-1], _params(self.headers, body))
+                if self.path.startswith("/control/"):
+                    status, answer = fake._control(self.path, body)
+                else:
+                    status, answer = fake._answer(self.path.rsplit("/", 1)[-1], _params(self.headers, body))
                 data = json.dumps(answer).encode()
                 try:
                     self.send_response(status)
@@ -113,6 +126,17 @@ class FakeBotApi:
                                                  "text": str(params.get("text", ""))}}
         return 400, {"ok": False, "error_code": 400, "description": f"Bad Request: {method} not faked"}
 
+    def _control(self, path: str, body: bytes) -> tuple[int, Any]:
+        """The test's side when the fake runs in a child process: read the record, queue updates."""
+        if path.startswith("/control/calls"):
+            since = int(path.rsplit("=", 1)[-1]) if "since=" in path else 0
+            with self._lock:
+                return 200, {"calls": self.calls[since:], "confirmed": self.confirmed}
+        if path == "/control/queue":
+            self.queue(json.loads(body))
+            return 200, {"ok": True}
+        return 404, {"ok": False}
+
     def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         offset = int(params.get("offset") or 0)
         limit = min(int(params.get("limit") or 100), 100)
@@ -145,3 +169,64 @@ def _params(headers, body: bytes) -> dict[str, Any]:
             except ValueError:
                 pass
     return params
+
+
+class FakeBotApiProcess:
+    """The fake Bot API in a child process, with FakeBotApi's interface; the record is fetched over loopback."""
+
+    def __init__(self) -> None:
+        root = Path(__file__).resolve().parent.parent
+        self._proc = subprocess.Popen([sys.executable, "-m", "tests.fake_bot_api"], cwd=root, stdout=subprocess.PIPE,
+                                      text=True)
+        self._base = self._proc.stdout.readline().strip()  # the child prints its address once it listens
+        if not self._base:
+            raise RuntimeError("the fake Bot API process did not start")
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.confirmed = 0
+
+    @property
+    def api_url(self) -> str:
+        return f"{self._base}/bot"
+
+    def start(self) -> "FakeBotApiProcess":
+        return self
+
+    def stop(self) -> None:
+        self._refresh()
+        self._proc.terminate()
+        self._proc.wait()
+        self._proc.stdout.close()
+
+    def _control(self, path: str, data: bytes | None = None) -> Any:
+        request = urllib.request.Request(f"{self._base}/control/{path}", data=data or b"", method="POST")
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return json.loads(answer.read())
+
+    def _refresh(self) -> None:
+        if self._proc.poll() is not None:
+            return
+        found = self._control(f"calls?since={len(self.calls)}")
+        self.calls.extend((method, params) for method, params in found["calls"])
+        self.confirmed = found["confirmed"]
+
+    def queue(self, updates: list[dict[str, Any]]) -> None:
+        self._control("queue", json.dumps(updates).encode())
+
+    def methods(self, name: str) -> list[dict[str, Any]]:
+        self._refresh()
+        return [params for method, params in self.calls if method == name]
+
+    def sent_texts(self) -> list[tuple[int, str]]:
+        return [(int(p.get("chat_id", 0)), str(p.get("text", ""))) for p in self.methods("sendMessage")]
+
+    def count(self, name: str) -> int:
+        return len(self.methods(name))
+
+
+if __name__ == "__main__":
+    server = FakeBotApi().start()
+    print(server.api_url.removesuffix("/bot"), flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass

@@ -15,6 +15,7 @@ import argparse
 import http.client
 import json
 import os
+import random
 import re
 import secrets
 import shutil
@@ -28,7 +29,7 @@ import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from tests.fake_bot_api import FakeBotApi
+from tests.fake_bot_api import FakeBotApi, FakeBotApiProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "123456:TEST-TOKEN-for-the-fault-script"
@@ -225,7 +226,7 @@ def webhook_scenario(workdir: Path, updates: int = 120, chats: int = 12, kill_at
                      redeliveries: int = 3) -> dict:
     """Deliver `updates` to `sprout serve` in webhook mode, killing it at each count of 200 answers in `kill_at`,
     then restarting it; every `redeliver_every`-th update is delivered `redeliveries` times in all."""
-    fake = FakeBotApi().start()
+    fake = FakeBotApiProcess()
     secret = secrets.token_urlsafe(32)
     serve = Serve(workdir, fake, webhook_port=free_port(), secret=secret)
     try:
@@ -246,11 +247,12 @@ def webhook_scenario(workdir: Path, updates: int = 120, chats: int = 12, kill_at
         fake.stop()
 
 
-def polling_scenario(workdir: Path, updates: int = 300, chats: int = 30, kill_at=(150,)) -> dict:
+def polling_scenario(workdir: Path, updates: int = 300, chats: int = 30, kill_at=(150,), seed: int = 20) -> dict:
     """Queue `updates` at the fake Bot API, run `sprout serve` in polling mode, kill it when the count of replies
     reaches each of `kill_at`, restart it, and count what was never handled."""
-    fake = FakeBotApi().start()
+    fake = FakeBotApiProcess()
     serve = Serve(workdir, fake)
+    rng = random.Random(seed)
     try:
         sent = list(range(1, updates + 1))
         fake.queue([update(u, chats) for u in sent])
@@ -261,7 +263,10 @@ def polling_scenario(workdir: Path, updates: int = 300, chats: int = 30, kill_at
                 now_handled = tally(fake, sent)["handled"]
                 if now_handled != handled:
                     handled, changed = now_handled, time.monotonic()
-                time.sleep(0.002)
+                time.sleep(0.01)
+            # A reply seen at the fake means one update is between its reply and its commit right now; killing at
+            # once would hit that gap every time. A random point shortly after is a kill during the burst.
+            time.sleep(rng.uniform(0, 0.1))
             serve.kill()
             serve.start()
         wait_for_replies(fake, sent)
