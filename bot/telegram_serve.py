@@ -183,11 +183,18 @@ async def poll(app: Application, inbox: "InboxThread", notify: Callable[[], None
             log.error("getUpdates failed (%s: %s); trying again in 30 s", type(exc).__name__, exc)
             await asyncio.sleep(30)
             continue
-        delay = 1.0
         if updates:
-            await inbox.add([u.to_dict() for u in updates])  # committed before the offset below confirms them
+            try:
+                await inbox.add([u.to_dict() for u in updates])  # committed before the offset below confirms them
+            except Exception as exc:  # noqa: BLE001 - a full or locked database: same offset, so asked for again
+                log.error("could not store %d updates (%s); asking for them again in %.0f s", len(updates),
+                          type(exc).__name__, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+                continue
             notify()
             offset = max(u.update_id for u in updates) + 1
+        delay = 1.0
 
 
 def _seconds(value: Any) -> float:

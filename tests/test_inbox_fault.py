@@ -14,6 +14,7 @@ def test_webhook_updates_answered_200_and_then_killed_are_all_handled_after_a_re
     assert (result["handled"], result["lost"]) == (120, 0)
     assert result["order_violations"] == 0
     assert result["duplicates"] <= IN_FLIGHT
+    assert result["exit_code_on_sigterm"] == 0
 
 
 def test_polling_300_queued_updates_with_a_kill_midway_loses_none(tmp_path):
