@@ -330,7 +330,10 @@ class InboxWorker:
             except TimeoutError:
                 pass
         if self._tasks:
-            await asyncio.wait(list(self._tasks.values()), timeout=DRAIN_SECONDS)
+            _, late = await asyncio.wait(list(self._tasks.values()), timeout=DRAIN_SECONDS)
+            for task in late:  # left `handling`: handled again at the next start
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
 
     def _finished(self, chat: int) -> None:
         self._tasks.pop(chat, None)
