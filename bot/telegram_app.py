@@ -160,6 +160,8 @@ def build_application(runtime: "Runtime", request: BaseRequest | None = None,
     builder: ApplicationBuilder = Application.builder().token(runtime.settings.telegram_token or "123456:TEST-TOKEN")
     if request is not None:
         builder = builder.request(request).get_updates_request(updates_request or request)
+    if runtime.settings.telegram_api_url:
+        builder = builder.base_url(runtime.settings.telegram_api_url)
     if rate_limiter:
         builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
     app = builder.post_init(front.post_init).build()
@@ -176,11 +178,7 @@ def build_application(runtime: "Runtime", request: BaseRequest | None = None,
 
 
 def run_telegram(runtime: "Runtime") -> None:
-    settings = runtime.settings
-    app = build_application(runtime)
-    if settings.webhook_enabled:
-        app.run_webhook(listen=settings.webhook_listen, port=settings.webhook_port, url_path="telegram",
-                        webhook_url=settings.webhook_url, secret_token=settings.webhook_secret,
-                        allowed_updates=Update.ALL_TYPES)
-    else:
-        app.run_polling(allowed_updates=Update.ALL_TYPES)
+    """Webhook or polling; either way updates go through the durable inbox (bot/telegram_serve.py)."""
+    from .telegram_serve import run_telegram as serve_with_inbox
+
+    serve_with_inbox(runtime)

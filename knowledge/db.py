@@ -288,5 +288,12 @@ def _m007_entry_red_flags(db: sqlite_utils.Database) -> None:
     db.execute("update entries set file_hash = 'before-red-flags:' || file_hash where file_hash is not null")
 
 
+def _m_update_inbox(db: sqlite_utils.Database) -> None:
+    """The durable inbox of Telegram updates (committed before Telegram is told they arrived)."""
+    from .inbox import create_schema  # the inbox owns its table
+
+    create_schema(db)
+
+
 MIGRATIONS: list[Migration] = [_m001_core, _m002_retrieval, _m003_services, _m004_curation, _m005_lean_planning,
-                                 _m006_ledger_by_recipient, _m007_entry_red_flags]
+                                 _m006_ledger_by_recipient, _m007_entry_red_flags, _m_update_inbox]

@@ -34,6 +34,9 @@ class Settings:
     webhook_secret: str | None = field(default=None, repr=False)
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = 8443
+    # The Bot API server: Telegram's unless a self-hosted Bot API server (or a loopback fake in the fault tests)
+    # is named; PTB appends the token.
+    telegram_api_url: str | None = None
     max_message_chars: int = 1000
     messages_per_minute: int = 20
     log_level: str = "INFO"
@@ -109,11 +112,31 @@ def _url(name: str) -> Callable[[Any], str]:
     return parse
 
 
+_LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+
+
+def _api_url(name: str) -> Callable[[Any], str]:
+    def parse(value: Any) -> str:
+        text = str(value).strip()
+        host = text.split("://", 1)[-1].split("/", 1)[0].rsplit(":", 1)[0] if "://" in text else ""
+        if not (text.startswith("https://") or (text.startswith("http://") and host in _LOOPBACK_HOSTS)):
+            raise SettingsError(f"{name}={value!r} is not valid; accepted values: an https:// URL, or http:// on "
+                                "127.0.0.1 or localhost (a self-hosted Bot API server), like http://127.0.0.1:8081/bot")
+        return text
+
+    return parse
+
+
+MIN_WEBHOOK_SECRET = 32
+
+
 def _secret(name: str) -> Callable[[Any], str]:
     def parse(value: Any) -> str:
         text = str(value).strip()
-        if not (1 <= len(text) <= 256) or not all(c.isalnum() or c in "_-" for c in text):
-            raise SettingsError(f"{name} is not valid; accepted values: 1-256 characters A-Z, a-z, 0-9, _ and -")
+        if not (MIN_WEBHOOK_SECRET <= len(text) <= 256) or not all(c.isalnum() or c in "_-" for c in text):
+            raise SettingsError(f"{name} is not valid; accepted values: {MIN_WEBHOOK_SECRET}-256 random characters "
+                                "A-Z, a-z, 0-9, _ and - (or leave it unset: `sprout serve` then generates one and "
+                                "keeps it in the data folder)")
         return text
 
     return parse
@@ -145,6 +168,7 @@ _FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "webhook_secret": ("SPROUT_WEBHOOK_SECRET", _secret("SPROUT_WEBHOOK_SECRET")),
     "webhook_listen": ("SPROUT_WEBHOOK_LISTEN", _text("SPROUT_WEBHOOK_LISTEN")),
     "webhook_port": ("SPROUT_WEBHOOK_PORT", _int_range("SPROUT_WEBHOOK_PORT", 1, 65535)),
+    "telegram_api_url": ("SPROUT_TELEGRAM_API_URL", _api_url("SPROUT_TELEGRAM_API_URL")),
     "max_message_chars": ("SPROUT_MAX_MESSAGE_CHARS", _int_range("SPROUT_MAX_MESSAGE_CHARS", 50, 4096)),
     "messages_per_minute": ("SPROUT_MESSAGES_PER_MINUTE", _int_range("SPROUT_MESSAGES_PER_MINUTE", 1, 600)),
     "log_level": ("SPROUT_LOG_LEVEL", _choice("SPROUT_LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), str.upper)),
@@ -163,11 +187,8 @@ def load_settings(env: Mapping[str, str], config_path: Path | None = None) -> Se
             values[name] = parse(env[variable])
     if "db_path" not in values:
         values["db_path"] = Path(values.get("data_dir", Settings.data_dir)) / "sprout.db"
-    settings = Settings(**values)
-    if settings.webhook_url and not settings.webhook_secret:
-        raise SettingsError("SPROUT_WEBHOOK_SECRET must be set when SPROUT_WEBHOOK_URL is set; accepted values: "
-                            "1-256 characters A-Z, a-z, 0-9, _ and -")
-    return settings
+    # Without SPROUT_WEBHOOK_SECRET, webhook mode generates a secret and keeps it in the data folder.
+    return Settings(**values)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -39,9 +39,31 @@ def test_invalid_value_names_the_setting_and_accepted_values(variable, value, na
     assert named in str(error.value)
 
 
-def test_webhook_needs_a_secret():
-    with pytest.raises(SettingsError, match="SPROUT_WEBHOOK_SECRET"):
-        load_settings({"SPROUT_WEBHOOK_URL": "https://bot.example.org/telegram"})
+def test_a_webhook_without_a_secret_is_accepted_because_serve_generates_one():
+    settings = load_settings({"SPROUT_WEBHOOK_URL": "https://bot.example.org/telegram"})
+    assert settings.webhook_enabled and settings.webhook_secret is None
+
+
+@pytest.mark.parametrize("secret", ["s3cret-token", "x" * 31, "has spaces and is long enough to pass the length"])
+def test_a_webhook_secret_shorter_than_32_characters_or_not_url_safe_is_refused(secret):
+    with pytest.raises(SettingsError, match="SPROUT_WEBHOOK_SECRET.*32-256"):
+        load_settings({"SPROUT_WEBHOOK_URL": "https://bot.example.org/telegram", "SPROUT_WEBHOOK_SECRET": secret})
+
+
+def test_a_32_character_webhook_secret_is_accepted():
+    secret = "A1_-" * 8
+    assert load_settings({"SPROUT_WEBHOOK_SECRET": secret}).webhook_secret == secret
+
+
+@pytest.mark.parametrize("url, ok", [("http://127.0.0.1:8081/bot", True), ("https://api.example.org/bot", True),
+                                     ("http://localhost/bot", True), ("http://api.example.org/bot", False),
+                                     ("ftp://127.0.0.1/bot", False)])
+def test_the_bot_api_url_is_https_or_loopback_http(url, ok):
+    if ok:
+        assert load_settings({"SPROUT_TELEGRAM_API_URL": url}).telegram_api_url == url
+    else:
+        with pytest.raises(SettingsError, match="SPROUT_TELEGRAM_API_URL"):
+            load_settings({"SPROUT_TELEGRAM_API_URL": url})
 
 
 def test_toml_file_is_read_and_environment_wins(tmp_path):
