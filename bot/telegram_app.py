@@ -158,6 +158,9 @@ def build_application(runtime: "Runtime", request: BaseRequest | None = None,
     """The composition of the PTB Application; tests pass a recording request object as the transport."""
     front = TelegramFrontEnd(runtime)
     builder: ApplicationBuilder = Application.builder().token(runtime.settings.telegram_token or "123456:TEST-TOKEN")
+    if runtime.settings.telegram_api_url:
+        api = runtime.settings.telegram_api_url
+        builder = builder.base_url(f"{api}/bot").base_file_url(f"{api}/file/bot")
     if request is not None:
         builder = builder.request(request).get_updates_request(updates_request or request)
     if rate_limiter:
