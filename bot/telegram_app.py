@@ -15,7 +15,7 @@ from telegram import (BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, In
 from telegram.constants import ChatType, MessageEntityType, ParseMode
 from telegram.error import Forbidden
 from telegram.ext import (AIORateLimiter, Application, ApplicationBuilder, CallbackQueryHandler, ContextTypes, MessageHandler, filters)
-from telegram.request import BaseRequest
+from telegram.request import BaseRequest, HTTPXRequest
 
 from .messages import Incoming, Reply
 
@@ -153,6 +153,19 @@ class TelegramFrontEnd:
             await app.bot.set_my_commands(commands, language_code=code)
 
 
+class SignallingRequest(HTTPXRequest):
+    """PTB's HTTP client, which tells the tips sender the moment a request leaves (after the rate limiter's wait),
+    so that a row is recorded as started only when its message can really reach Telegram."""
+
+    async def do_request(self, *args, **kwargs):
+        from .tips_sender import REQUEST_LEAVING
+
+        leaving = REQUEST_LEAVING.get()
+        if leaving is not None:
+            leaving()
+        return await super().do_request(*args, **kwargs)
+
+
 def build_application(runtime: "Runtime", request: BaseRequest | None = None,
                       updates_request: BaseRequest | None = None, rate_limiter: bool = True) -> Application:
     """The composition of the PTB Application; tests pass a recording request object as the transport."""
@@ -163,6 +176,8 @@ def build_application(runtime: "Runtime", request: BaseRequest | None = None,
         builder = builder.base_url(f"{api}/bot").base_file_url(f"{api}/file/bot")
     if request is not None:
         builder = builder.request(request).get_updates_request(updates_request or request)
+    else:  # PTB's default for the bot's requests, telling the tips sender when each one leaves
+        builder = builder.request(SignallingRequest(connection_pool_size=256))
     if rate_limiter:
         builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
     app = builder.post_init(front.post_init).build()

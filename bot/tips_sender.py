@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Awaitable, Callable, Protocol
@@ -51,6 +52,12 @@ class Failed(SendError):
 
 class Transport(Protocol):
     async def send(self, chat_id: int, reply: Reply) -> None: ...
+
+
+# Set by the send loop around each send: a transport whose HTTP layer calls it just before the request leaves
+# (see `signals_start`) lets the row be marked started after any client-side wait (PTB's rate limiter), so a
+# crash during that wait leaves the row 'pending', not 'unknown'.
+REQUEST_LEAVING: ContextVar[Callable[[], None] | None] = ContextVar("sprout_request_leaving", default=None)
 
 
 Composer = Callable[[Delivery], Reply | None]
@@ -176,18 +183,46 @@ async def _send_one(ledger: Ledger, compose: Composer, transport: Transport, clo
         if wait > 0:  # Telegram allows about one message per second to the same chat
             stats.seconds_waited += wait
             await sleep(wait)
-    ledger.start(delivery.id, clock())
+    # Marked started just before the request leaves: by the transport's HTTP layer when it can say when that is,
+    # else here. A row never started cannot have been delivered, so whatever went wrong it can be sent again.
+    started = False
+
+    def leaving() -> None:
+        nonlocal started
+        if not started:
+            ledger.start(delivery.id, clock())
+            started = True
+
+    if not getattr(transport, "signals_start", False):
+        leaving()
+    token = REQUEST_LEAVING.set(leaving)
     try:
         await transport.send(chat, reply)
     except asyncio.CancelledError:
-        ledger.finish(delivery.id, "unknown", clock(), "cancelled mid-send")
-        stats.unknown += 1
-        raise
+        if started:
+            ledger.finish(delivery.id, "unknown", clock(), "cancelled mid-send")
+            stats.unknown += 1
+        raise  # a row never started is given back by send_due
     except Blocked:
         ledger.finish(delivery.id, "failed", clock(), "blocked by user")
         ledger.block_user(delivery.user_id, clock())
         stats.blocked += 1
-    except NotDelivered as exc:
+    except Exception as exc:
+        if not isinstance(exc, (NotDelivered, Failed)) and not started:
+            exc = NotDelivered(f"before the request left: {_describe(exc)}")
+        _record_error(ledger, clock, delivery, exc, stats, retry)
+    else:
+        ledger.finish(delivery.id, "sent", clock())
+        stats.sent += 1
+        stats.by_kind[delivery.kind] = stats.by_kind.get(delivery.kind, 0) + 1
+    finally:
+        REQUEST_LEAVING.reset(token)
+    last_sent[chat] = clock()
+
+
+def _record_error(ledger: Ledger, clock: Clock, delivery: Delivery, exc: Exception, stats: PassStats,
+                  retry: RetryPolicy) -> None:
+    if isinstance(exc, NotDelivered):
         wait = (lambda _: exc.seconds) if isinstance(exc, RetryLater) else retry.delay  # honour retry_after
         state = ledger.retry(delivery.id, clock(), wait, str(exc)[:200], retry.deadline)
         if state == "expired":
@@ -195,21 +230,16 @@ async def _send_one(ledger: Ledger, compose: Composer, transport: Transport, clo
             stats.expired += 1
         else:
             stats.retried += 1
-    except Unknown as exc:
+    elif isinstance(exc, Unknown):
         ledger.finish(delivery.id, "unknown", clock(), str(exc)[:200])
         stats.unknown += 1
-    except Failed as exc:
+    elif isinstance(exc, Failed):
         ledger.finish(delivery.id, "failed", clock(), str(exc)[:200])
         stats.failed += 1
-    except Exception as exc:  # unclassified: it may have happened after the request left, so never resend it
-        log.exception("unexpected error sending delivery %s", delivery.id)
+    else:  # unclassified, after the request left: it may have been delivered, so it is never resent
+        log.error("unexpected error sending delivery %s: %s", delivery.id, _describe(exc))
         ledger.finish(delivery.id, "unknown", clock(), f"unexpected {_describe(exc)}"[:200])
         stats.unknown += 1
-    else:
-        ledger.finish(delivery.id, "sent", clock())
-        stats.sent += 1
-        stats.by_kind[delivery.kind] = stats.by_kind.get(delivery.kind, 0) + 1
-    last_sent[chat] = clock()
 
 
 def _describe(exc: BaseException) -> str:
@@ -221,6 +251,13 @@ class TelegramTransport:
 
     def __init__(self, bot):
         self.bot = bot
+
+    @property
+    def signals_start(self) -> bool:
+        """True when the bot's HTTP layer marks the row started as the request leaves (see SignallingRequest)."""
+        from .telegram_app import SignallingRequest
+
+        return isinstance(getattr(self.bot, "request", None), SignallingRequest)
 
     async def send(self, chat_id: int, reply: Reply) -> None:
         from telegram import InlineKeyboardButton, InlineKeyboardMarkup
