@@ -72,33 +72,38 @@ def tips_send_due(ctx: click.Context) -> None:
                                    "Local chat users receive their tips when they next open `sprout chat`.")
     from telegram.error import InvalidToken, TelegramError
 
-    from .features.tips import delivery_context
-    from .telegram_app import build_application
-    from .tips_sender import EXIT_RETRY_PENDING, RetryPolicy, TelegramTransport, send_due
-    from .wiring import build_runtime
+    from knowledge.bundle import load_knowledge
+    from knowledge.clock import utc_now
 
-    runtime = build_runtime(settings)
-    ledger, compose = delivery_context(runtime)
+    from .features.tips import compose_delivery
+    from .render import Renderer
+    from .telegram_app import build_sending_bot
+    from .tips_sender import EXIT_RETRY_PENDING, RetryPolicy, TelegramTransport, send_due
+
+    kb, _ = load_knowledge(settings.content_dir, utc_now().date())
+    db = open_database(settings.db_path)
+    ledger = Ledger(db, kb.tips)
+    compose = compose_delivery(Renderer(), db, kb, {c.age_months: c for c in kb.milestones})
 
     async def one_pass():
         stopping = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stopping.set)
-        app = build_application(runtime)
+        bot = build_sending_bot(settings)
         try:
-            await app.initialize()
+            await bot.initialize()
         except InvalidToken as exc:
             raise click.ClickException(f"Telegram refused the bot token: {exc}")
         except TelegramError as exc:  # unreachable: nothing was claimed, so nothing is lost
             click.echo(f"Telegram could not be reached ({exc}); nothing was sent, run again later.", err=True)
             return None
         try:
-            ledger.plan(runtime.clock())
-            return await send_due(ledger, compose, TelegramTransport(app.bot), runtime.clock, worker_id(),
+            ledger.plan(utc_now())
+            return await send_due(ledger, compose, TelegramTransport(bot), utc_now, worker_id(),
                                   retry=RetryPolicy.from_settings(settings), stop=stopping.is_set)
         finally:
-            await app.shutdown()
+            await bot.shutdown()
 
     stats = asyncio.run(one_pass())
     if stats is None:

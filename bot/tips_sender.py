@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import warnings
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -289,7 +290,9 @@ def classify(exc: Exception) -> SendError:
     if isinstance(exc, Forbidden):
         return Blocked(str(exc))
     if isinstance(exc, RetryAfter):
-        retry = exc.retry_after
+        with warnings.catch_warnings():  # PTB 22 warns that the attribute becomes a timedelta; both are handled
+            warnings.simplefilter("ignore")
+            retry = exc.retry_after
         return RetryLater(retry.total_seconds() if isinstance(retry, timedelta) else float(retry))
     if isinstance(exc, ChatMigrated):  # a group became a supergroup: not delivered, and not ours to follow
         return Failed(f"chat migrated to {exc.new_chat_id}")

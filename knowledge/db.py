@@ -306,8 +306,9 @@ def _m_tips_attempts(db: sqlite_utils.Database) -> None:
         assert found == 1, "deliveries: the state CHECK was not found"
         indexes = [row[0] for row in db.execute("select sql from sqlite_master where type = 'index' and "
                                                 "tbl_name = 'deliveries' and sql is not null")]
-        db.execute(new_sql.replace("CREATE TABLE deliveries", "create table deliveries_new", 1)
-                   .replace("create table deliveries", "create table deliveries_new", 1))
+        # After a rename SQLite stores the name quoted: CREATE TABLE "deliveries" (...)
+        db.execute(re.sub(r'^create table\s+("deliveries"|deliveries)', "create table deliveries_new", new_sql,
+                          count=1, flags=re.IGNORECASE))
         db.execute("insert into deliveries_new select * from deliveries")
         db.execute("drop table deliveries")
         db.execute("alter table deliveries_new rename to deliveries")
