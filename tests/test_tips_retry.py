@@ -22,7 +22,7 @@ from telegram.request import HTTPXRequest
 from bot.cli import cli
 from bot.messages import Reply
 from bot.telegram_app import SignallingRequest
-from bot.tips_sender import (REQUEST_LEAVING, NotDelivered, RetryPolicy, TelegramTransport, Unknown, send_due)
+from bot.tips_sender import NotDelivered, RetryPolicy, TelegramTransport, Unknown, send_due
 from knowledge import db as dbmodule
 from knowledge.db import open_database
 from knowledge.deliveries import Ledger
@@ -139,7 +139,8 @@ def test_an_error_where_the_request_cannot_have_been_delivered_is_retried_and_th
     assert (stats.retried, stats.unknown, stats.sent) == (1, 0, 0)
     state, error, due_at, attempts, _ = row(db, 7)
     assert state == "pending" and error and attempts == 1
-    assert NOW + timedelta(seconds=1) <= datetime.fromisoformat(due_at.replace("Z", "+00:00")) <= NOW + timedelta(seconds=2)
+    retry_at = datetime.fromisoformat(due_at.replace("Z", "+00:00"))
+    assert NOW + timedelta(seconds=1) <= retry_at <= NOW + timedelta(seconds=2)
     assert _send_through_ptb(ledger, clock, DELIVERED).sent == 0  # not before its backoff
     clock.now += timedelta(seconds=3)
     assert _send_through_ptb(ledger, clock, DELIVERED).sent == 1
