@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 from datetime import datetime, timezone
 
 import click
@@ -51,37 +52,75 @@ def tips_due(ctx: click.Context, at: str | None, as_json: bool) -> None:
             click.echo(f"  #{row['id']} {row['kind']} {row['item']} child {row['child_id']} due {row['due_at']}")
 
 
-@tips_group.command("send-due")
+@tips_group.command("send-due", epilog="""\b
+Exit codes:
+  0  every due message was sent or finished for good (blocked, refused), or the pass was
+     stopped by SIGTERM/SIGINT: the message in flight was finished, the rest went back to pending
+  1  an error: no token, the database or content could not be used
+  3  some messages were not delivered (Telegram unreachable, 5xx, 429) and wait for a retry;
+     a later pass sends them (also when Telegram could not be reached at all)
+  4  some messages are 'unknown' (a timeout after the request left: never re-sent) or
+     'expired' (retried until SPROUT_TIPS_RETRY_DEADLINE_HOURS); see `sprout tips stats`""")
 @click.pass_context
 def tips_send_due(ctx: click.Context) -> None:
-    """Plan, then send everything due now through Telegram (one pass; for cron-style deployments)."""
+    """Plan, then send everything due now through Telegram (one pass; for cron-style deployments).
+
+    Prints the pass's counts as JSON: sent, retried, expired, unknown, released, ..."""
     settings = ctx.find_object(dict)["settings"]
     if not settings.telegram_token:
         raise click.ClickException("TELEGRAM_BOT_TOKEN is not set: sending needs the Telegram bot. "
                                    "Local chat users receive their tips when they next open `sprout chat`.")
-    from .features.tips import delivery_context
-    from .telegram_app import build_application
-    from .tips_sender import TelegramTransport, send_due
-    from .wiring import build_runtime
+    from telegram.error import InvalidToken, TelegramError
 
-    runtime = build_runtime(settings)
-    ledger, compose = delivery_context(runtime)
+    from knowledge.bundle import load_knowledge
+    from knowledge.clock import utc_now
+
+    from .features.tips import compose_delivery
+    from .render import Renderer
+    from .telegram_app import build_sending_bot
+    from .tips_sender import EXIT_RETRY_PENDING, RetryPolicy, TelegramTransport, send_due
+
+    kb, _ = load_knowledge(settings.content_dir, utc_now().date())
+    db = open_database(settings.db_path)
+    ledger = Ledger(db, kb.tips)
+    compose = compose_delivery(Renderer(), db, kb, {c.age_months: c for c in kb.milestones})
 
     async def one_pass():
-        app = build_application(runtime)
-        async with app:
-            ledger.plan(runtime.clock())
-            return await send_due(ledger, compose, TelegramTransport(app.bot), runtime.clock, worker_id())
+        stopping = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stopping.set)
+        bot = build_sending_bot(settings)
+        try:
+            await bot.initialize()
+        except InvalidToken as exc:
+            raise click.ClickException(f"Telegram refused the bot token: {exc}")
+        except TelegramError as exc:  # unreachable: nothing was claimed, so nothing is lost
+            click.echo(f"Telegram could not be reached ({exc}); nothing was sent, run again later.", err=True)
+            return None
+        try:
+            ledger.plan(utc_now())
+            return await send_due(ledger, compose, TelegramTransport(bot), utc_now, worker_id(),
+                                  retry=RetryPolicy.from_settings(settings), stop=stopping.is_set)
+        finally:
+            await bot.shutdown()
 
     stats = asyncio.run(one_pass())
+    if stats is None:
+        ctx.exit(EXIT_RETRY_PENDING)
     click.echo(json.dumps(stats.__dict__))
+    ctx.exit(stats.exit_code())
 
 
 @tips_group.command("stats")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 def tips_stats(ctx: click.Context, as_json: bool) -> None:
-    """Ledger counts by state and kind, and subscriptions by status."""
+    """Ledger counts by state and kind, and subscriptions by status.
+
+    Also: retried (rows that met a network or server error and were sent again or wait to be), waiting_retry
+    (of those, still pending), expired (retried until the deadline and given up) and unknown (may or may not
+    have been delivered; never re-sent)."""
     settings = ctx.find_object(dict)["settings"]
     stats = Ledger(open_database(settings.db_path), []).stats()
     click.echo(json.dumps(stats, indent=2) if as_json else "\n".join(f"{k}: {v}" for k, v in stats.items()))

@@ -202,7 +202,7 @@ def install_features(runtime: Runtime) -> None:
 
 def schedule_tips_job(app) -> None:
     """Plan and send due tips every minute from the Telegram Application's JobQueue."""
-    from .tips_sender import TelegramTransport, send_due
+    from .tips_sender import RetryPolicy, TelegramTransport, send_due
 
     from knowledge.deliveries import Ledger, worker_id
 
@@ -216,11 +216,15 @@ def schedule_tips_job(app) -> None:
     compose = compose_delivery(runtime.renderer, sender_db, runtime.kb,
                                {c.age_months: c for c in runtime.kb.milestones})
     worker = worker_id()
+    retry = RetryPolicy.from_settings(runtime.settings)
 
     async def tips_job(context) -> None:
         # A big planning pass takes seconds: run it off the event loop so the bot keeps answering meanwhile.
         await asyncio.to_thread(ledger.plan, runtime.clock())
-        await send_due(ledger, compose, TelegramTransport(context.bot), runtime.clock, worker)
+        # On SIGTERM PTB marks the application stopped, then waits for running jobs: the pass finishes the
+        # message in flight and gives the rest of its batch back to 'pending'.
+        await send_due(ledger, compose, TelegramTransport(context.bot), runtime.clock, worker, retry=retry,
+                       stop=lambda: not context.application.running)
 
     app.job_queue.run_repeating(tips_job, interval=60, first=10, name="sprout-tips")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
@@ -279,7 +280,7 @@ def _m006_ledger_by_recipient(db: sqlite_utils.Database) -> None:
 
 
 DELIVERY_KINDS = ("tip", "milestone", "announcement", "reminder", "goodbye")
-DELIVERY_STATES = ("pending", "sending", "sent", "unknown", "failed", "skipped")
+DELIVERY_STATES = ("pending", "sending", "sent", "unknown", "failed", "skipped", "expired")
 
 def _m007_entry_red_flags(db: sqlite_utils.Database) -> None:
     """The structured red flags of an entry (its safety box), as JSON; NULL for entries without them."""
@@ -295,5 +296,37 @@ def _m_update_inbox(db: sqlite_utils.Database) -> None:
     create_schema(db)
 
 
+def _m_tips_attempts(db: sqlite_utils.Database) -> None:
+    """Per-row send attempts, so that a crash or a network error loses nothing.
+
+    - `started_at`: set in its own transaction just before a row's request. After a crash a claimed row that
+      never started goes back to 'pending'; one that started may have been delivered and becomes 'unknown'.
+    - `retry_until`: set at a row's first retryable error (refused, dropped, 5xx, 429); after it the row is
+      'expired' (a new state) with its last reason.
+    The table is rebuilt only when its CHECK lacks the new state, from its own SQL, so columns other migrations
+    added survive."""
+    table_sql = db.execute("select sql from sqlite_master where type = 'table' and name = 'deliveries'").fetchone()[0]
+    if "'expired'" not in table_sql:
+        states = " or ".join(f"state = '{state}'" for state in DELIVERY_STATES)
+        new_sql, found = re.subn(r"check \(\s*state (?:in \([^)]*\)|= '[a-z]+'(?: or state = '[a-z]+')*)\s*\)",
+                                 f"check ({states})", table_sql)
+        assert found == 1, "deliveries: the state CHECK was not found"
+        indexes = [row[0] for row in db.execute("select sql from sqlite_master where type = 'index' and "
+                                                "tbl_name = 'deliveries' and sql is not null")]
+        # After a rename SQLite stores the name quoted: CREATE TABLE "deliveries" (...)
+        db.execute(re.sub(r'^create table\s+("deliveries"|deliveries)', "create table deliveries_new", new_sql,
+                          count=1, flags=re.IGNORECASE))
+        db.execute("insert into deliveries_new select * from deliveries")
+        db.execute("drop table deliveries")
+        db.execute("alter table deliveries_new rename to deliveries")
+        for sql in indexes:
+            db.execute(sql)
+    db.execute("alter table deliveries add column started_at text")
+    db.execute("alter table deliveries add column retry_until text")
+    # Rows a sender of the old code left mid-send may have gone out: count them as started (then 'unknown').
+    db.execute("update deliveries set started_at = coalesce(claimed_at, due_at) where state = 'sending'")
+
+
 MIGRATIONS: list[Migration] = [_m001_core, _m002_retrieval, _m003_services, _m004_curation, _m005_lean_planning,
-                                 _m006_ledger_by_recipient, _m007_entry_red_flags, _m_update_inbox]
+                                 _m006_ledger_by_recipient, _m007_entry_red_flags, _m_update_inbox,
+                                 _m_tips_attempts]

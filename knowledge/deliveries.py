@@ -7,7 +7,7 @@ import os
 import socket
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import sqlite_utils
 
@@ -185,7 +185,8 @@ class Ledger:
 
     def claim(self, now: datetime, worker: str, limit: int, user_id: int | None = None) -> list[Delivery]:
         """Move up to `limit` due rows to 'sending' in one transaction, so no other pass can take them.
-        Telegram passes take rows of users with a chat; the local chat takes its own user's rows."""
+        Telegram passes take rows of users with a chat; the local chat takes its own user's rows.
+        A claimed row is not yet attempted: `start` marks the moment its request is about to leave."""
         who = "d.user_id = ?" if user_id is not None else "u.chat_id is not null"
         params: list[Any] = [iso(now)] + ([user_id] if user_id is not None else []) + [limit]
         with self.db.conn:
@@ -194,9 +195,16 @@ class Ledger:
                 _DELIVERY_SELECT + f" where d.state = 'pending' and d.due_at <= ? and {who} "
                 "order by d.due_at, d.id limit ?", params).fetchall()
             self.db.conn.executemany(
-                "update deliveries set state = 'sending', claimed_by = ?, claimed_at = ?, attempts = attempts + 1 "
+                "update deliveries set state = 'sending', claimed_by = ?, claimed_at = ?, started_at = null "
                 "where id = ? and state = 'pending'", [(worker, iso(now), row[0]) for row in rows])
         return [Delivery(*row) for row in rows]
+
+    def start(self, delivery_id: int, now: datetime) -> None:
+        """Record, in its own short transaction, that this row's request is about to leave: from here on a crash
+        leaves it 'unknown' (it may have been delivered) instead of 'pending'."""
+        with self.db.conn:
+            self.db.execute("update deliveries set started_at = ?, attempts = attempts + 1 where id = ? "
+                            "and state = 'sending'", [iso(now), delivery_id])
 
     def finish(self, delivery_id: int, state: str, now: datetime, error: str | None = None) -> None:
         assert state in ("sent", "unknown", "failed", "skipped")
@@ -204,19 +212,48 @@ class Ledger:
             self.db.execute("update deliveries set state = ?, finished_at = ?, error = ? where id = ? "
                             "and state = 'sending'", [state, iso(now), error, delivery_id])
 
-    def retry_later(self, delivery_id: int, when: datetime) -> None:
-        """Telegram said 429: not a failure, just later (the request was refused, so nothing was delivered)."""
+    def retry(self, delivery_id: int, now: datetime, wait: Callable[[int], float], reason: str,
+              deadline: timedelta) -> str:
+        """The request was refused or never reached Telegram, so nothing was delivered: send it again after
+        `wait(attempts so far)` seconds, or, once `deadline` has passed since the row's first such error, give up
+        ('expired', with the reason). Returns the row's new state."""
         with self.db.conn:
-            self.db.execute("update deliveries set state = 'pending', due_at = ?, claimed_by = null where id = ? "
-                            "and state = 'sending'", [iso(when), delivery_id])
+            self.db.execute("begin immediate")
+            row = self.db.execute("select retry_until, attempts from deliveries where id = ? and state = 'sending'",
+                                  [delivery_id]).fetchone()
+            if row is None:
+                return "gone"
+            until = row[0] or iso(now + deadline)
+            if iso(now) >= until:
+                self.db.execute("update deliveries set state = 'expired', finished_at = ?, error = ?, "
+                                "retry_until = ? where id = ?",
+                                [iso(now), f"gave up after {row[1]} attempts: {reason}"[:200], until, delivery_id])
+                return "expired"
+            when = iso(now + timedelta(seconds=wait(row[1])))
+            self.db.execute("update deliveries set state = 'pending', due_at = min(?, ?), claimed_by = null, "
+                            "started_at = null, retry_until = ?, error = ? where id = ?",
+                            [when, until, until, reason[:200], delivery_id])
+            return "pending"
 
-    def recover_in_flight(self, now: datetime, worker: str) -> int:
-        """Rows left in 'sending' by a sender that died: they may have gone out, so they become 'unknown'
-        (never resent blindly)."""
+    def release(self, worker: str) -> int:
+        """A pass that stops early (SIGTERM, an error) gives back the rows it claimed but never started."""
         with self.db.conn:
-            return self.db.execute("update deliveries set state = 'unknown', finished_at = ?, "
-                                   "error = 'sender stopped mid-send' where state = 'sending' and "
-                                   "coalesce(claimed_by, '') != ?", [iso(now), worker]).rowcount
+            return self.db.execute("update deliveries set state = 'pending', claimed_by = null where "
+                                   "state = 'sending' and claimed_by = ? and started_at is null", [worker]).rowcount
+
+    def recover_in_flight(self, now: datetime, worker: str) -> tuple[int, int]:
+        """Rows left in 'sending' by a sender that died. Those whose request never started go back to 'pending';
+        those that started may have gone out, so they become 'unknown' (never resent blindly).
+        Returns (released, unknown)."""
+        with self.db.conn:
+            self.db.execute("begin immediate")
+            released = self.db.execute("update deliveries set state = 'pending', claimed_by = null where "
+                                       "state = 'sending' and started_at is null and coalesce(claimed_by, '') != ?",
+                                       [worker]).rowcount
+            unknown = self.db.execute("update deliveries set state = 'unknown', finished_at = ?, "
+                                      "error = 'sender stopped mid-send' where state = 'sending' and "
+                                      "coalesce(claimed_by, '') != ?", [iso(now), worker]).rowcount
+        return released, unknown
 
     def block_user(self, user_id: int, now: datetime) -> None:
         """403: the user blocked the bot. Deactivate them and skip what was waiting for them."""
@@ -249,7 +286,11 @@ class Ledger:
         by_kind = {}
         for kind, state, n in self.db.execute("select kind, state, count(*) from deliveries group by kind, state"):
             by_kind.setdefault(kind, {})[state] = n
+        retried, waiting = self.db.execute("select count(*), coalesce(sum(state = 'pending'), 0) from deliveries "
+                                           "where retry_until is not null").fetchone()
         return {"by_state": {s: counts.get(s, 0) for s in STATES}, "by_kind": by_kind,
+                "retried": retried, "waiting_retry": waiting, "expired": counts.get("expired", 0),
+                "unknown": counts.get("unknown", 0),
                 "subscriptions": dict(self.db.execute("select status, count(*) from subscriptions group by status")
                                       .fetchall())}
 

@@ -40,6 +40,12 @@ class Settings:
     max_message_chars: int = 1000
     messages_per_minute: int = 20
     log_level: str = "INFO"
+    # The Bot API server: Telegram's unless a local Bot API server (or a test's fake) is used.
+    telegram_api_url: str | None = None
+    # Scheduled messages whose request never reached Telegram are retried with a growing wait (at most
+    # tips_retry_max_seconds) until this many hours after their first failure, then expire.
+    tips_retry_deadline_hours: int = 24
+    tips_retry_max_seconds: int = 600
 
     @property
     def index_dir(self) -> Path:
@@ -117,11 +123,11 @@ _LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 
 def _api_url(name: str) -> Callable[[Any], str]:
     def parse(value: Any) -> str:
-        text = str(value).strip()
+        text = str(value).strip().rstrip("/")
         host = text.split("://", 1)[-1].split("/", 1)[0].rsplit(":", 1)[0] if "://" in text else ""
         if not (text.startswith("https://") or (text.startswith("http://") and host in _LOOPBACK_HOSTS)):
             raise SettingsError(f"{name}={value!r} is not valid; accepted values: an https:// URL, or http:// on "
-                                "127.0.0.1 or localhost (a self-hosted Bot API server), like http://127.0.0.1:8081/bot")
+                                "127.0.0.1 or localhost (a self-hosted Bot API server), like http://127.0.0.1:8081")
         return text
 
     return parse
@@ -171,6 +177,9 @@ _FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "telegram_api_url": ("SPROUT_TELEGRAM_API_URL", _api_url("SPROUT_TELEGRAM_API_URL")),
     "max_message_chars": ("SPROUT_MAX_MESSAGE_CHARS", _int_range("SPROUT_MAX_MESSAGE_CHARS", 50, 4096)),
     "messages_per_minute": ("SPROUT_MESSAGES_PER_MINUTE", _int_range("SPROUT_MESSAGES_PER_MINUTE", 1, 600)),
+    "tips_retry_deadline_hours": ("SPROUT_TIPS_RETRY_DEADLINE_HOURS",
+                                  _int_range("SPROUT_TIPS_RETRY_DEADLINE_HOURS", 1, 24 * 14)),
+    "tips_retry_max_seconds": ("SPROUT_TIPS_RETRY_MAX_SECONDS", _int_range("SPROUT_TIPS_RETRY_MAX_SECONDS", 1, 86400)),
     "log_level": ("SPROUT_LOG_LEVEL", _choice("SPROUT_LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), str.upper)),
 }
 ENVIRONMENT_VARIABLES = ("SPROUT_CONFIG",) + tuple(env for env, _ in _FIELDS.values())

@@ -109,3 +109,192 @@ def callback_update(update_id: int, user_id: int, data: str, language: str = "en
         "id": f"cb{update_id}", "from": user_json(user_id, language), "chat_instance": "ci", "data": data,
         "message": {"message_id": 1, "date": 1764400000, "chat": {"id": user_id, "type": "private"},
                     "from": BOT_USER, "text": "menu"}}}
+
+
+class LoopbackBotAPI:
+    """A fake Bot API server on 127.0.0.1 for the real `sprout` process (`SPROUT_TELEGRAM_API_URL`). It records
+    every message it accepts and can be told to fail the way networks and Telegram do:
+
+    - `set_mode("down")`: connections are refused (the listening socket is closed, open ones are cut);
+    - `set_mode("drop")`: each connection is reset without an answer;
+    - `set_mode("502")`: a proxy's HTML error page; `set_mode("429", retry_after=1)`: Telegram's flood wait
+      (both for sendMessage; getMe still answers, so a sender starts and then meets them);
+    - `set_mode("up")`: answer normally. `delay` slows each sendMessage (so a kill lands mid-send), and
+      `on_delivered(count)` is called after each accepted message, so a test can change the mode at message N."""
+
+    def __init__(self, delay: float = 0.0) -> None:
+        import threading
+
+        self.delay = delay
+        self.delivered: list[tuple[int, str]] = []
+        self.refused = 0
+        self.on_delivered = None
+        self._lock = threading.RLock()
+        self._mode = "up"
+        self._retry_after = 1
+        self._server = None
+        self._thread = None
+        self._connections: set = set()
+        self.port = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> "LoopbackBotAPI":
+        self._listen()
+        return self
+
+    def stop(self) -> None:
+        self._close()
+
+    def __enter__(self) -> "LoopbackBotAPI":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    @property
+    def mode(self) -> str:
+        return self._mode
+
+    def set_mode(self, mode: str, retry_after: int = 1) -> None:
+        assert mode in ("up", "down", "drop", "502", "429")
+        with self._lock:
+            if mode == self._mode:
+                return
+            was, self._mode, self._retry_after = self._mode, mode, retry_after
+            if mode == "down":
+                self._close()
+            elif was == "down":
+                self._listen()
+
+    def _listen(self) -> None:
+        import threading
+        from http.server import ThreadingHTTPServer
+
+        api = self
+
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+            allow_reuse_address = True
+            request_queue_size = 128
+
+            def process_request(self, request, client_address):
+                api._connections.add(request)
+                if api._mode in ("drop", "down"):
+                    api._reset(request)
+                    return
+                super().process_request(request, client_address)
+
+            def handle_error(self, request, client_address):  # resets are what this server is for: stay quiet
+                return None
+
+            def shutdown_request(self, request):
+                api._connections.discard(request)
+                super().shutdown_request(request)
+
+        server = Server(("127.0.0.1", self.port), _Handler)
+        server.api = self
+        self.port = server.server_address[1]
+        self._server = server
+        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread.start()
+
+    def _close(self) -> None:
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.shutdown()
+        server.server_close()
+        for connection in list(self._connections):
+            self._reset(connection)
+
+    def _reset(self, connection) -> None:
+        """Close with RST: the peer sees a reset connection, never an answer."""
+        import socket
+        import struct
+
+        self._connections.discard(connection)
+        try:
+            connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            connection.close()
+        except OSError:
+            pass
+
+    def texts_by_chat(self) -> dict[int, list[str]]:
+        by_chat: dict[int, list[str]] = {}
+        with self._lock:
+            for chat, text in self.delivered:
+                by_chat.setdefault(chat, []).append(text)
+        return by_chat
+
+
+def _make_handler():
+    from http.server import BaseHTTPRequestHandler
+    from urllib.parse import parse_qs
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args) -> None:  # quiet
+            return None
+
+        def do_POST(self) -> None:
+            import time
+
+            api: LoopbackBotAPI = self.server.api
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            mode = api._mode
+            if mode in ("drop", "down"):
+                api.refused += 1
+                api._reset(self.connection)
+                self.close_connection = True
+                return
+            name = self.path.rsplit("/", 1)[-1]
+            if "json" in (self.headers.get("Content-Type") or ""):
+                params = json.loads(body or b"{}")
+            else:
+                params = {k: v[-1] for k, v in parse_qs(body.decode()).items()}
+            if mode == "502" and name != "getMe":
+                api.refused += 1
+                return self._answer(502, b"<html><body><h1>502 Bad Gateway</h1></body></html>", "text/html")
+            if mode == "429" and name != "getMe":
+                api.refused += 1
+                return self._json(429, {"ok": False, "error_code": 429, "description": "Too Many Requests: retry "
+                                        f"after {api._retry_after}", "parameters": {"retry_after": api._retry_after}})
+            if name == "getMe":
+                return self._json(200, {"ok": True, "result": BOT_USER})
+            if name in TRUE_METHODS:
+                return self._json(200, {"ok": True, "result": True})
+            if name == "sendMessage":
+                if api.delay:
+                    time.sleep(api.delay)
+                chat = int(params.get("chat_id", 0))
+                with api._lock:
+                    api.delivered.append((chat, params.get("text", "")))
+                    count = len(api.delivered)
+                    message_id = count
+                self._json(200, {"ok": True, "result": {"message_id": message_id, "date": 1764400000,
+                                                        "chat": {"id": chat, "type": "private"}, "from": BOT_USER,
+                                                        "text": params.get("text", "")}})
+                if api.on_delivered is not None:
+                    api.on_delivered(count)
+                return None
+            return self._json(400, {"ok": False, "error_code": 400, "description": f"Bad Request: {name} not faked"})
+
+        def _json(self, code: int, payload) -> None:
+            self._answer(code, json.dumps(payload).encode(), "application/json")
+
+        def _answer(self, code: int, body: bytes, content_type: str) -> None:
+            self.send_response(code)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    return Handler
+
+
+_Handler = _make_handler()

@@ -138,7 +138,7 @@ def test_429_is_retried_after_the_wait_without_duplicates(db, ledger):
     ledger.plan(now)
     transport = Recording({7: [RetryLater(30)]})
     clock = Clock(now)
-    assert run(ledger, transport, clock).retry_later == 1
+    assert run(ledger, transport, clock).retried == 1
     assert run(ledger, transport, clock).sent == 0  # not yet: retry_after has not passed
     clock.now += timedelta(seconds=31)
     assert run(ledger, transport, clock).sent == 1

@@ -76,7 +76,7 @@ class Serve:
                  secret: str | None = None, extra_env: dict | None = None):
         self.workdir, self.fake = workdir, fake
         self.env = {**os.environ, "PYTHONPATH": str(ROOT), "TELEGRAM_BOT_TOKEN": TOKEN,
-                    "SPROUT_TELEGRAM_API_URL": fake.api_url, "SPROUT_DATA_DIR": str(workdir / "data"),
+                    "SPROUT_TELEGRAM_API_URL": fake.api_url.removesuffix("/bot"), "SPROUT_DATA_DIR": str(workdir / "data"),
                     "SPROUT_CONTENT_DIR": str(minimal_content(workdir / "content")),
                     "SPROUT_MESSAGES_PER_MINUTE": "600", "SPROUT_LOG_LEVEL": "WARNING"}
         for name in ("SPROUT_CONFIG", "SPROUT_DB_PATH", "SPROUT_WEBHOOK_URL", "SPROUT_WEBHOOK_SECRET"):
