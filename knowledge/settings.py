@@ -37,6 +37,9 @@ class Settings:
     max_message_chars: int = 1000
     messages_per_minute: int = 20
     log_level: str = "INFO"
+    log_file: Path | None = None  # besides stderr; created 0600 in a 0700 folder
+    # Days a stored question keeps its (already anonymised) words and its link to the asker; then only the count.
+    question_retention_days: int = 180
 
     @property
     def index_dir(self) -> Path:
@@ -148,6 +151,9 @@ _FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "max_message_chars": ("SPROUT_MAX_MESSAGE_CHARS", _int_range("SPROUT_MAX_MESSAGE_CHARS", 50, 4096)),
     "messages_per_minute": ("SPROUT_MESSAGES_PER_MINUTE", _int_range("SPROUT_MESSAGES_PER_MINUTE", 1, 600)),
     "log_level": ("SPROUT_LOG_LEVEL", _choice("SPROUT_LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), str.upper)),
+    "log_file": ("SPROUT_LOG_FILE", lambda v: Path(_text("SPROUT_LOG_FILE")(v))),
+    "question_retention_days": ("SPROUT_QUESTION_RETENTION_DAYS",
+                                _int_range("SPROUT_QUESTION_RETENTION_DAYS", 1, 3650)),
 }
 ENVIRONMENT_VARIABLES = ("SPROUT_CONFIG",) + tuple(env for env, _ in _FIELDS.values())
 
