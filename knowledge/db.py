@@ -105,7 +105,7 @@ def migrate(db: sqlite_utils.Database) -> list[int]:
             continue
         # A migration that rebuilds a table others refer to runs with foreign keys off (SQLite's documented way:
         # dropping the old table must not cascade), and checks them before it commits.
-        rebuilds = getattr(step, "rebuilds_referenced_table", False)
+        rebuilds = getattr(step, "rebuilds_referenced_table", None)
         keys_on = db.execute("PRAGMA foreign_keys").fetchone()[0]
         if rebuilds:
             db.execute("PRAGMA foreign_keys = off")  # only takes effect outside a transaction
@@ -115,8 +115,10 @@ def migrate(db: sqlite_utils.Database) -> list[int]:
                 # Another process may have applied it while we waited for the lock.
                 if db.execute("select 1 from migrations where version = ?", [version]).fetchone():
                     continue
+                before = _violations(db, rebuilds) if rebuilds else set()
                 step(db)
-                if rebuilds and db.execute("PRAGMA foreign_key_check").fetchone() is not None:
+                # Only new broken references to the rebuilt table count: an old orphan must not stop a start-up.
+                if rebuilds and _violations(db, rebuilds) - before:
                     raise sqlite3.IntegrityError(f"migration {step.__name__} would break foreign keys")
                 db.execute("insert into migrations (version, name, applied_at) values (?, ?, ?)",
                            [version, step.__name__, utcnow_iso()])
@@ -125,6 +127,10 @@ def migrate(db: sqlite_utils.Database) -> list[int]:
                 db.execute("PRAGMA foreign_keys = on")
         applied.append(version)
     return applied
+
+
+def _violations(db: sqlite_utils.Database, parent: str) -> set[tuple]:
+    return {tuple(row[:2]) for row in db.execute("PRAGMA foreign_key_check") if row[2] == parent}
 
 
 def _m001_core(db: sqlite_utils.Database) -> None:
@@ -379,7 +385,7 @@ def _m_users_autoincrement(db: sqlite_utils.Database) -> None:
         db.execute(sql)
 
 
-_m_users_autoincrement.rebuilds_referenced_table = True  # type: ignore[attr-defined]
+_m_users_autoincrement.rebuilds_referenced_table = "users"  # type: ignore[attr-defined]
 
 
 MIGRATIONS: list[Migration] = [_m001_core, _m002_retrieval, _m003_services, _m004_curation, _m005_lean_planning,
