@@ -39,7 +39,12 @@ def cli(ctx: click.Context, config: Path | None) -> None:
         settings = load_settings(os.environ, config)
     except SettingsError as exc:
         raise click.UsageError(f"invalid setting: {exc}") from None
-    configure_logging(settings.log_level)
+    try:
+        configure_logging(settings.log_level, log_file=settings.log_file,
+                          secrets=(settings.telegram_token, settings.webhook_secret))
+    except OSError as exc:
+        raise click.UsageError(f"invalid setting: SPROUT_LOG_FILE={str(settings.log_file)!r}: cannot write it "
+                               f"({exc.strerror or exc})") from None
     ctx.ensure_object(dict)["settings"] = settings
 
 
@@ -92,6 +97,22 @@ def db_migrate(ctx: click.Context) -> None:
     db = open_database(settings.db_path, migrate_now=False)
     applied = migrate(db)
     click.echo(f"applied migrations: {applied or 'none (up to date)'}")
+
+
+@db_group.command("retention")
+@click.pass_context
+def db_retention(ctx: click.Context) -> None:
+    """Drop the words of questions older than SPROUT_QUESTION_RETENTION_DAYS (180) and unlink them from users;
+    `serve` also does this once a day. Prints JSON."""
+    from knowledge.clock import utc_now
+    from knowledge.privacy import apply_retention
+
+    settings = _settings(ctx)
+    db = open_database(settings.db_path)
+    try:
+        _echo_json(apply_retention(db, utc_now(), settings.question_retention_days))
+    finally:
+        db.conn.close()
 
 
 def _runtime(ctx: click.Context, ensure_index: bool = True):

@@ -39,6 +39,11 @@ class Turn:
         return self.user.language
 
     @property
+    def private(self) -> bool:
+        """A one-to-one chat: the only place personal data is shown or changed."""
+        return self.incoming.private
+
+    @property
     def today(self) -> date:
         return self.engine.local_today(self.user, self.now)
 
@@ -71,7 +76,9 @@ FlowHandler = Callable[[Turn, dict[str, Any]], list[Reply]]
 
 
 class Feature(Protocol):
-    """A set of commands, button prefixes and multi-step inputs, registered with the engine."""
+    """A set of commands, button prefixes and multi-step inputs, registered with the engine. A feature may name
+    the commands (`group_commands`) and button prefixes (`group_callbacks`) that are safe in a group chat: they
+    must show nothing personal. Everything else is refused in groups."""
 
     commands: dict[str, Handler]
     callbacks: dict[str, CallbackHandler]
@@ -95,6 +102,8 @@ class Engine:
         self.flows: dict[str, FlowHandler] = {}
         self.text_handler: Handler | None = None
         self.location_handler: Handler | None = None
+        self.group_commands: set[str] = set()
+        self.group_callbacks: set[str] = set()
         self._recent: dict[str, deque[float]] = {}
         self._warned: set[str] = set()
 
@@ -105,6 +114,8 @@ class Engine:
             self.commands[name] = CommandInfo(name, handler, name in curator_commands)
         self.callbacks.update(getattr(feature, "callbacks", {}))
         self.flows.update(getattr(feature, "flows", {}))
+        self.group_commands.update(getattr(feature, "group_commands", ()))
+        self.group_callbacks.update(getattr(feature, "group_callbacks", ()))
         if hasattr(feature, "on_text"):
             self.text_handler = feature.on_text
         if hasattr(feature, "on_location"):
@@ -145,7 +156,9 @@ class Engine:
         language = self.settings.language
         if incoming.language_hint and incoming.language_hint.lower().startswith("zh"):
             language = "zh"
-        user, is_new = self.users.get_or_create(incoming.user_key, incoming.chat_id, language, self.settings.region)
+        # Only a private chat says where the user's messages (tips, reminders) go: a group never redirects them.
+        chat_id = incoming.chat_id if incoming.private else None
+        user, is_new = self.users.get_or_create(incoming.user_key, chat_id, language, self.settings.region)
         turn = Turn(incoming, user, is_new, self, now)
         if incoming.text and len(incoming.text) > self.settings.max_message_chars:
             return [turn.reply(turn.t("error.too_long", limit=self.settings.max_message_chars))]
@@ -160,6 +173,8 @@ class Engine:
 
     def _dispatch(self, turn: Turn) -> list[Reply]:
         incoming = turn.incoming
+        if not incoming.private:
+            return self._dispatch_group(turn)
         if incoming.command is not None:
             info = self.commands.get(incoming.command.lower())
             if info is None:
@@ -183,6 +198,29 @@ class Engine:
             return self.flows[pending["flow"]](turn, pending)
         if self.text_handler is None:
             return [turn.reply(turn.t("error.unknown_command", command=text[:20]))]
+        return self.text_handler(turn)
+
+    def _dispatch_group(self, turn: Turn) -> list[Reply]:
+        """A group chat: general questions and the few commands and buttons that show nothing personal; anything
+        else gets "message me privately". A half-finished private input is neither fed nor abandoned."""
+        incoming = turn.incoming
+        refuse = [turn.reply(turn.t("group.private_only"))]
+        if incoming.command is not None:
+            name = incoming.command.lower()
+            info = self.commands.get(name)
+            if info is None:
+                return [turn.reply(turn.t("error.unknown_command", command=incoming.command))]
+            return info.handler(turn) if name in self.group_commands else refuse
+        if incoming.callback is not None:
+            prefix, *parts = incoming.callback.split(":")
+            handler = self.callbacks.get(prefix)
+            return handler(turn, parts) if handler is not None and prefix in self.group_callbacks else refuse
+        if incoming.location is not None:
+            return refuse
+        if not (incoming.text or "").strip():
+            return [turn.reply(turn.t("error.empty"))]
+        if self.text_handler is None:
+            return refuse
         return self.text_handler(turn)
 
     def _throttled(self, key: str, now: datetime) -> bool:

@@ -4,6 +4,7 @@ Works interactively and with piped stdin (one message per line), so it can be sc
 from __future__ import annotations
 
 import logging
+import os
 import re
 from pathlib import Path
 from typing import Callable, TextIO
@@ -13,6 +14,17 @@ from .messages import Button, Incoming, Reply
 
 log = logging.getLogger(__name__)
 _LOCATION = re.compile(r"^\s*@\s*(-?\d+(?:\.\d+)?)\s*,\s*(-?\d+(?:\.\d+)?)\s*$")
+
+
+def write_private(path: Path, content: bytes) -> None:
+    """Write a file only its owner can read (0600), in a folder only they can enter (0700) when Sprout creates it."""
+    from knowledge.db import make_private, private_folder
+
+    private_folder(path.parent)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(content)
+    make_private(path)  # an older file of the same name may have had a looser mode
 
 
 def parse_line(line: str, user_key: str, choices: list[Button], language_hint: str | None) -> Incoming | None:
@@ -39,6 +51,7 @@ class LocalChat:
         self.inbox = inbox  # scheduled messages (tips, check-ins) due for this user
         self.user_key = f"local:{user}"
         self.choices: list[Button] = []
+        self.saved: list[Path] = []  # files shown to the user this session; removed when the chat ends
 
     def _lang(self) -> str:
         user = self.engine.users.find(self.user_key)
@@ -53,20 +66,34 @@ class LocalChat:
                 self.engine.users.update(user.id, language=self.language)
         elif prompt is not None:
             self.write(self.engine.renderer.t("chat.back", self._lang()))
-        while True:
-            if prompt is not None:
-                prompt()
-            line = stdin.readline()
-            if not line:
-                break
-            incoming = parse_line(line, self.user_key, self.choices, self.language)
-            if incoming is not None:
-                self.send(incoming)
+        try:
+            while True:
+                if prompt is not None:
+                    prompt()
+                line = stdin.readline()
+                if not line:
+                    break
+                incoming = parse_line(line, self.user_key, self.choices, self.language)
+                if incoming is not None:
+                    self.send(incoming)
+        finally:
+            self.remove_saved()
+
+    def remove_saved(self) -> None:
+        """Remove the exports (personal data) written this session: they were for reading there and then."""
+        for path in self.saved:
+            try:
+                path.unlink(missing_ok=True)
+            except OSError as exc:
+                log.warning("local chat: could not remove %s (%s)", path.name, exc.strerror or exc)
+        self.saved.clear()
 
     def send(self, incoming: Incoming) -> None:
         try:
             replies = self.engine.handle(incoming)
             user = self.engine.users.find(self.user_key)
+            if user is None:
+                self.remove_saved()  # the user was just deleted: their exports go with them
             if self.inbox is not None and user is not None:
                 replies = replies + self.inbox(user.id)
         except Exception:  # the chat keeps going; the error is logged without the message text
@@ -89,8 +116,8 @@ class LocalChat:
             if reply.document is not None:
                 saved = self.export_dir / reply.document.filename
                 try:
-                    self.export_dir.mkdir(parents=True, exist_ok=True)
-                    saved.write_bytes(reply.document.content)
+                    write_private(saved, reply.document.content)
+                    self.saved.append(saved)
                 except OSError as exc:  # the export folder is a file, full or read-only: say so, keep chatting
                     log.warning("local chat: could not save %s (%s)", reply.document.filename, exc.strerror or exc)
                     lines.append(t("chat.file_not_saved", path=str(self.export_dir)))

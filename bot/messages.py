@@ -47,6 +47,9 @@ class Incoming:
     location: tuple[float, float] | None = field(default=None, repr=False)  # never logged
     language_hint: str | None = None     # e.g. Telegram's language_code on first contact
     telegram_user_id: int | None = None  # numeric id, used for curator roles
+    # False for a group or channel: personal features are refused there, and the chat is never stored as the
+    # place the user's messages go. The Telegram front end always sets it; the local chat is one person.
+    private: bool = True
 
 
 def keyboard(*rows: list[Button] | tuple[Button, ...]) -> tuple[tuple[Button, ...], ...]:

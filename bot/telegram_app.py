@@ -64,15 +64,18 @@ class TelegramFrontEnd:
         return await loop.run_in_executor(self.executor, self.engine.handle, incoming)
 
     def _incoming(self, update: Update, **fields: Any) -> Incoming:
-        user = update.effective_user
-        return Incoming(f"tg:{user.id}", chat_id=update.effective_chat.id, language_hint=user.language_code,
-                        telegram_user_id=user.id, **fields)
+        user, chat = update.effective_user, update.effective_chat
+        return Incoming(f"tg:{user.id}", chat_id=chat.id, language_hint=user.language_code,
+                        telegram_user_id=user.id, private=chat.type == ChatType.PRIVATE, **fields)
 
     async def on_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Any /command: the engine knows which exist."""
         message = update.effective_message
         command, _, args = message.text[1:].partition(" ")
-        incoming = self._incoming(update, command=command.split("@")[0].lower(), args=args.strip(), text=message.text)
+        name, _, addressee = command.partition("@")
+        if addressee and addressee.lower() != (context.bot.username or "").lower():
+            return  # /command@OtherBot in a group is for another bot
+        incoming = self._incoming(update, command=name.lower(), args=args.strip(), text=message.text)
         await self.send(update.effective_chat.id, await self._run(incoming), context)
 
     async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

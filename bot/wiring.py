@@ -198,6 +198,23 @@ def install_features(runtime: Runtime) -> None:
     engine.add(ReturnToWork())
     engine.add(Curation(runtime), curator_commands=("review", "propose", "stale", "retire", "gaps", "stats", "announce"))
     runtime.telegram_hooks.append(schedule_tips_job)
+    runtime.telegram_hooks.append(schedule_retention_job)
+
+
+def schedule_retention_job(app) -> None:
+    """Apply the question retention limit once a day while the bot runs (also `sprout db retention`)."""
+    from knowledge.privacy import apply_retention
+
+    runtime: Runtime = app.bot_data["runtime"]
+
+    async def retention_job(context) -> None:
+        db = open_database(runtime.settings.db_path)  # its own connection, off the event loop
+        try:
+            await asyncio.to_thread(apply_retention, db, runtime.clock(), runtime.settings.question_retention_days)
+        finally:
+            db.conn.close()
+
+    app.job_queue.run_repeating(retention_job, interval=24 * 3600, first=60, name="sprout-retention")
 
 
 def schedule_tips_job(app) -> None:

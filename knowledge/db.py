@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import re
 import sqlite3
+import stat
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
@@ -11,19 +14,55 @@ from typing import Callable
 import sqlite_utils
 
 Migration = Callable[[sqlite_utils.Database], None]
+log = logging.getLogger(__name__)
 
 
 def utcnow_iso() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def private_folder(folder: Path) -> None:
+    """Create `folder` (and missing parents) readable by the owner only (0700). A folder that already exists is
+    left as it is: it may be shared, like /tmp."""
+    missing = []
+    for parent in (folder, *folder.parents):
+        if parent.exists():
+            break
+        missing.append(parent)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for created in missing:
+        os.chmod(created, 0o700)  # mkdir's mode is reduced by the umask, and parents get the default mode
+
+
+def make_private(path: Path) -> None:
+    """Owner read and write only (0600) for a file of Sprout's that may hold personal data."""
+    try:
+        if stat.S_IMODE(path.stat().st_mode) != 0o600:
+            os.chmod(path, 0o600)
+    except FileNotFoundError:
+        pass
+
+
 def open_database(path: Path | str, migrate_now: bool = True) -> sqlite_utils.Database:
-    """Open (creating if needed) the database with WAL, a busy timeout and foreign keys, then migrate it."""
-    if str(path) != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
-    conn.execute("PRAGMA busy_timeout = 30000")
-    conn.execute("PRAGMA journal_mode = WAL")
+    """Open (creating if needed) the database with WAL, a busy timeout and foreign keys, then migrate it. The
+    file, its WAL and its shared-memory file are 0600, in a 0700 folder when Sprout creates it."""
+    memory = str(path) == ":memory:"
+    if not memory:
+        private_folder(Path(path).parent)
+        make_private(Path(path))  # SQLite creates the WAL and -shm files with the database file's mode
+    old_umask = os.umask(0o077)  # a new database file is created 0600 from the start
+    try:
+        conn = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA busy_timeout = 30000")
+        conn.execute("PRAGMA journal_mode = WAL")
+    finally:
+        os.umask(old_umask)
+    if not memory:
+        for suffix in ("", "-wal", "-shm"):
+            make_private(Path(f"{path}{suffix}"))
+    # Deleted rows are overwritten with zeros, so /delete leaves no readable bytes in the file (main database only:
+    # the planner's temp tables hold nothing that outlives the connection).
+    conn.execute("PRAGMA main.secure_delete = ON")
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute("PRAGMA foreign_keys = ON")
     # Planning and imports touch large indexes; a bigger page cache (in KiB when negative) keeps them in memory.
@@ -35,6 +74,20 @@ def open_database(path: Path | str, migrate_now: bool = True) -> sqlite_utils.Da
     if migrate_now:
         migrate(db)
     return db
+
+
+def erase_checkpoint(db: sqlite_utils.Database) -> bool:
+    """After personal data is deleted: copy the WAL into the database and truncate it to zero bytes, so the old
+    page images holding the deleted rows are gone from the WAL file too (secure_delete has zeroed them in the
+    database). Waits for readers through the busy timeout; False when one still held an old snapshot."""
+    try:
+        busy, _, _ = db.execute("PRAGMA main.wal_checkpoint(TRUNCATE)").fetchone()
+    except sqlite3.OperationalError as exc:
+        log.warning("WAL checkpoint after a deletion failed: %s", exc)
+        return False
+    if busy:
+        log.warning("WAL checkpoint after a deletion was blocked by a reader; the next one truncates it")
+    return not busy
 
 
 def applied_migrations(db: sqlite_utils.Database) -> list[int]:
@@ -51,16 +104,34 @@ def migrate(db: sqlite_utils.Database) -> list[int]:
     for version, step in enumerate(MIGRATIONS, start=1):
         if version in done:
             continue
-        with db.conn:  # one transaction per migration
-            db.execute("begin immediate")
-            # Another process may have applied it while we waited for the lock.
-            if db.execute("select 1 from migrations where version = ?", [version]).fetchone():
-                continue
-            step(db)
-            db.execute("insert into migrations (version, name, applied_at) values (?, ?, ?)",
-                       [version, step.__name__, utcnow_iso()])
+        # A migration that rebuilds a table others refer to runs with foreign keys off (SQLite's documented way:
+        # dropping the old table must not cascade), and checks them before it commits.
+        rebuilds = getattr(step, "rebuilds_referenced_table", None)
+        keys_on = db.execute("PRAGMA foreign_keys").fetchone()[0]
+        if rebuilds:
+            db.execute("PRAGMA foreign_keys = off")  # only takes effect outside a transaction
+        try:
+            with db.conn:  # one transaction per migration
+                db.execute("begin immediate")
+                # Another process may have applied it while we waited for the lock.
+                if db.execute("select 1 from migrations where version = ?", [version]).fetchone():
+                    continue
+                before = _violations(db, rebuilds) if rebuilds else set()
+                step(db)
+                # Only new broken references to the rebuilt table count: an old orphan must not stop a start-up.
+                if rebuilds and _violations(db, rebuilds) - before:
+                    raise sqlite3.IntegrityError(f"migration {step.__name__} would break foreign keys")
+                db.execute("insert into migrations (version, name, applied_at) values (?, ?, ?)",
+                           [version, step.__name__, utcnow_iso()])
+        finally:
+            if rebuilds and keys_on:
+                db.execute("PRAGMA foreign_keys = on")
         applied.append(version)
     return applied
+
+
+def _violations(db: sqlite_utils.Database, parent: str) -> set[tuple]:
+    return {tuple(row[:2]) for row in db.execute("PRAGMA foreign_key_check") if row[2] == parent}
 
 
 def _m001_core(db: sqlite_utils.Database) -> None:
@@ -327,6 +398,35 @@ def _m_tips_attempts(db: sqlite_utils.Database) -> None:
     db.execute("update deliveries set started_at = coalesce(claimed_at, due_at) where state = 'sending'")
 
 
+def _m_users_autoincrement(db: sqlite_utils.Database) -> None:
+    """User ids are never reused (AUTOINCREMENT), so an old audit or log row naming a deleted user's id can never
+    point at a new parent. SQLite cannot add AUTOINCREMENT in place: the table is rebuilt from its current
+    definition (columns added by other migrations included), rows copied with their ids, its indexes and
+    triggers recreated. The runner turns foreign keys off around it and checks them before committing."""
+    import re
+
+    table_sql = db.execute("select sql from sqlite_master where type = 'table' and name = 'users'").fetchone()[0]
+    new_sql, renamed = re.subn(r"^\s*create\s+table\s+\"?users\"?", "create table users_rebuilt", table_sql,
+                               count=1, flags=re.I)
+    new_sql, keyed = re.subn(r"\bid\s+integer\s+primary\s+key\b(?!\s+autoincrement)",
+                             "id integer primary key autoincrement", new_sql, count=1, flags=re.I)
+    if not (renamed and keyed):
+        raise RuntimeError("users table definition not recognised: cannot add AUTOINCREMENT")
+    extras = [row[0] for row in db.execute("select sql from sqlite_master where tbl_name = 'users' and "
+                                           "type in ('index', 'trigger') and sql is not null")]
+    columns = ", ".join(f'"{row[1]}"' for row in db.execute("pragma table_info(users)"))
+    db.execute(new_sql)
+    # Copying explicit ids sets the table's sqlite_sequence entry to the largest one.
+    db.execute(f"insert into users_rebuilt ({columns}) select {columns} from users")
+    db.execute("drop table users")
+    db.execute("alter table users_rebuilt rename to users")
+    for sql in extras:
+        db.execute(sql)
+
+
+_m_users_autoincrement.rebuilds_referenced_table = "users"  # type: ignore[attr-defined]
+
+
 MIGRATIONS: list[Migration] = [_m001_core, _m002_retrieval, _m003_services, _m004_curation, _m005_lean_planning,
                                  _m006_ledger_by_recipient, _m007_entry_red_flags, _m_update_inbox,
-                                 _m_tips_attempts]
+                                 _m_tips_attempts, _m_users_autoincrement]

@@ -46,6 +46,9 @@ class Settings:
     # tips_retry_max_seconds) until this many hours after their first failure, then expire.
     tips_retry_deadline_hours: int = 24
     tips_retry_max_seconds: int = 600
+    log_file: Path | None = None  # besides stderr; created 0600 in a 0700 folder
+    # Days a stored question keeps its (already anonymised) words and its link to the asker; then only the count.
+    question_retention_days: int = 180
 
     @property
     def index_dir(self) -> Path:
@@ -181,6 +184,9 @@ _FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
                                   _int_range("SPROUT_TIPS_RETRY_DEADLINE_HOURS", 1, 24 * 14)),
     "tips_retry_max_seconds": ("SPROUT_TIPS_RETRY_MAX_SECONDS", _int_range("SPROUT_TIPS_RETRY_MAX_SECONDS", 1, 86400)),
     "log_level": ("SPROUT_LOG_LEVEL", _choice("SPROUT_LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), str.upper)),
+    "log_file": ("SPROUT_LOG_FILE", lambda v: Path(_text("SPROUT_LOG_FILE")(v))),
+    "question_retention_days": ("SPROUT_QUESTION_RETENTION_DAYS",
+                                _int_range("SPROUT_QUESTION_RETENTION_DAYS", 1, 3650)),
 }
 ENVIRONMENT_VARIABLES = ("SPROUT_CONFIG",) + tuple(env for env, _ in _FIELDS.values())
 

@@ -10,7 +10,7 @@ from typing import Any
 import sqlite_utils
 
 from .ages import age_months
-from .db import utcnow_iso
+from .db import erase_checkpoint, utcnow_iso
 
 CONSENT_VERSION = 1
 # Every table with rows about a user, and the column that ties them to the user (directly or via a child).
@@ -100,6 +100,20 @@ class UserStore:
                             [CONSENT_VERSION if given else None, utcnow_iso() if given else None, user_id])
         return self.get(user_id)
 
+    def withdraw_consent(self, user_id: int) -> User:
+        """Consent withdrawn: the children's details go (subscriptions and milestone answers cascade with them),
+        with every ledger row about a child or the user's dated plan (so nothing of theirs is sent any more; general
+        announcements stay); half-finished inputs (which may hold a name or a date) are dropped. Language and region stay."""
+        with self.db.conn:
+            self.db.execute("begin immediate")
+            self.db.execute("update users set consent_version = null, consent_at = null where id = ?", [user_id])
+            # Through the user's prefix of the ledger (see remove_child); rows in flight cannot be recalled.
+            self.db.execute("delete from deliveries where user_id = ? and (child_id is not null or kind = 'reminder')", [user_id])
+            self.db.execute("delete from children where user_id = ?", [user_id])
+            self.db.execute("delete from conversations where user_id = ?", [user_id])
+        erase_checkpoint(self.db)
+        return self.get(user_id)
+
     def deactivate(self, user_id: int) -> None:
         with self.db.conn:
             self.db.execute("update users set active = 0 where id = ?", [user_id])
@@ -135,6 +149,8 @@ class UserStore:
             if cursor.rowcount:
                 # The ledger has no foreign key on child_id (it would scan every row); its user prefix finds them.
                 self.db.execute("delete from deliveries where user_id = ? and child_id = ?", [user_id, child_id])
+        if cursor.rowcount:
+            erase_checkpoint(self.db)
         return cursor.rowcount > 0
 
     # Export and erase --------------------------------------------------------------------------------------
@@ -160,3 +176,4 @@ class UserStore:
             self.db.execute("begin immediate")
             # Foreign keys cascade from users to every personal table; audit rows keep only a pseudonymous id.
             self.db.execute("delete from users where id = ?", [user_id])
+        erase_checkpoint(self.db)

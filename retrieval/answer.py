@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import sqlite_utils
 
 from knowledge.clock import Clock, utc_now
+from knowledge.privacy import anonymise, children_names
 from knowledge.safety import TriageResult
 
 from knowledge.sections import rest_of_body, split_sections
@@ -186,8 +187,10 @@ class Answerer:
                     "values (?, ?, ?, ?, ?, ?, ?, ?)",
                     # Triage outcomes are counted but their text is not kept: it is about a child in trouble and
                     # curators need only the questions the knowledge base could not answer well.
+                    # The words are stored anonymised (knowledge/privacy.py): curators see only that.
                     [user_id, self.clock().strftime("%Y-%m-%dT%H:%M:%SZ"), result.question_lang,
-                     question if result.kind in ("answer", "no_answer") else "", result.kind, result.entry_id,
+                     anonymise(question, children_names(self.db, user_id))
+                     if result.kind in ("answer", "no_answer") else "", result.kind, result.entry_id,
                      result.score, result.age_months])
                 result.question_id = cursor.lastrowid
         except Exception:  # logging a question must never cost the parent the answer

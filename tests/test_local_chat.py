@@ -40,10 +40,11 @@ def test_an_emergency_in_the_local_chat_gets_the_number_first(runtime):
     assert "Source:" not in reply
 
 
-def test_mydata_is_saved_as_a_file(runtime):
+def test_mydata_is_saved_as_a_file_that_is_removed_when_the_chat_ends(runtime):
     output = chat(runtime, ["1", "1", "1", "/mydata"])
-    match = re.search(r"file saved: (\S+?)\)", output)
-    assert match and Path(match.group(1)).exists()
+    match = re.search(r"file saved: (\S+?);", output)
+    assert match and match.group(1).endswith("sprout-my-data.json")
+    assert not Path(match.group(1)).exists()  # personal data: kept only while the chat lasts (test_privacy.py)
 
 
 def test_subscribed_tip_arrives_in_the_local_chat(runtime):

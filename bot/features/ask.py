@@ -51,8 +51,8 @@ def result_renderer(renderer: Renderer, regions: dict[str, dict], default_region
 
 def youngest_age(turn: Turn) -> float | None:
     """The youngest registered child's age: the safe choice for triage thresholds when the message gives none."""
-    if turn.user.consent_version != CONSENT_VERSION:
-        return None
+    if turn.user.consent_version != CONSENT_VERSION or not turn.private:
+        return None  # in a group the answer is general: nothing about the asker's children shapes it
     ages = [c.age_months(turn.today) for c in turn.engine.users.children(turn.user.id)]
     return min(ages) if ages else None
 
@@ -63,11 +63,14 @@ class Ask:
         self.commands: dict = {}
         self.callbacks = {"ask": self.on_related, "fb": self.on_feedback, "more": self.on_more}
         self.flows: dict = {}
+        # General questions and the guidance they open are fine in a group; votes are tied to a user, so not there.
+        self.group_callbacks = ("ask", "more")
 
     def on_text(self, turn: Turn) -> list[Reply]:
         """Free text: triage first, then the knowledge base."""
-        result = self.answerer.answer(turn.incoming.text, turn.lang, youngest_age(turn), user_id=turn.user.id,
-                                      region=turn.user.region)
+        # A question asked in a group is logged without the asker, so it is never tied to them.
+        result = self.answerer.answer(turn.incoming.text, turn.lang, youngest_age(turn),
+                                      user_id=turn.user.id if turn.private else None, region=turn.user.region)
         return [self.reply_for(turn, result)]
 
     def reply_for(self, turn: Turn, result: Result) -> Reply:
@@ -82,7 +85,7 @@ class Ask:
         if result.kind == "answer" and result.rest and result.section is not None:
             rows.append([Button(turn.t("answer.read_more"), f"more:{result.entry_id}:{result.section}")])
         rows += [[Button(r["title"][:60], f"ask:{r['id']}")] for r in result.related]
-        if result.kind == "answer" and result.question_id is not None:
+        if result.kind == "answer" and result.question_id is not None and turn.private:
             rows.append([Button(turn.t("feedback.yes"), f"fb:{result.question_id}:1"),
                          Button(turn.t("feedback.no"), f"fb:{result.question_id}:0")])
         return turn.reply(text, *rows, rest=self._rest_text(turn, result))
@@ -109,7 +112,7 @@ class Ask:
         # the same answer as a typed question gets: the whole entry, its sources and its safety box
         result = answer_result(entry, turn.lang, turn.lang, youngest_age(turn), related=[])
         lead_with_section(result, entry.text(turn.lang).body, None)
-        self.answerer.record(result, result.title, turn.user.id)
+        self.answerer.record(result, result.title, turn.user.id if turn.private else None)
         return [self.reply_for(turn, result)]
 
     def on_more(self, turn: Turn, parts: list[str]) -> list[Reply]:

@@ -26,6 +26,7 @@ class Profile:
                           "child": self.on_child, "delete": self.on_delete}
         self.flows = {"child_name": self.child_name, "child_birth": self.child_birth,
                       "child_premature": self.child_premature}
+        self.group_commands = ("help",)  # everything else here is about the user: private chats only
 
     # /start: language, region, privacy and consent ------------------------------------------------------
 
@@ -67,12 +68,26 @@ class Profile:
         return replies
 
     def _consent_prompt(self, turn: Turn) -> Reply:
-        return turn.reply(turn.render("privacy", ask_consent=True),
+        return turn.reply(turn.render("privacy", ask_consent=True,
+                                      retention_days=turn.engine.settings.question_retention_days),
                           [Button(turn.t("consent.yes"), "consent:yes"), Button(turn.t("consent.no"), "consent:no")])
 
     def on_consent(self, turn: Turn, parts: list[str]) -> list[Reply]:
-        """Record consent (or its refusal: general questions still work)."""
-        given = parts[:1] == ["yes"]
+        """Record consent or its refusal (general questions still work). Withdrawing a consent given removes the
+        children's details, so it is confirmed first: consent:withdraw asks, consent:withdraw_yes does it."""
+        action = parts[0] if parts else ""
+        consented = turn.user.consent_version == CONSENT_VERSION
+        if action == "withdraw" or (action == "no" and consented):
+            children = len(turn.engine.users.children(turn.user.id))
+            return [turn.reply(turn.t("consent.withdraw_confirm", children=children),
+                               [Button(turn.t("consent.withdraw_yes"), "consent:withdraw_yes"),
+                                Button(turn.t("consent.withdraw_no"), "consent:keep")])]
+        if action == "withdraw_yes":
+            turn.user = turn.engine.users.withdraw_consent(turn.user.id)
+            return [turn.reply(turn.t("consent.withdrawn"))]
+        if action == "keep":
+            return [turn.reply(turn.t("consent.kept" if consented else "consent.refused"))]
+        given = action == "yes"
         turn.user = turn.engine.users.set_consent(turn.user.id, given)
         key = "consent.given" if given else "consent.refused"
         return [turn.reply(turn.t(key)), turn.reply(turn.render("help", commands=turn.engine.public_commands()))]
@@ -84,8 +99,10 @@ class Profile:
     def privacy(self, turn: Turn) -> list[Reply]:
         """The plain-language privacy notice, with the consent choice."""
         consented = turn.user.consent_version == CONSENT_VERSION
-        rows = [] if consented else [[Button(turn.t("consent.yes"), "consent:yes")]]
-        return [turn.reply(turn.render("privacy", ask_consent=not consented), *rows)]
+        rows = [[Button(turn.t("consent.withdraw"), "consent:withdraw")]] if consented \
+            else [[Button(turn.t("consent.yes"), "consent:yes")]]
+        return [turn.reply(turn.render("privacy", ask_consent=not consented,
+                                       retention_days=turn.engine.settings.question_retention_days), *rows)]
 
     def cancel(self, turn: Turn) -> list[Reply]:
         """Abandon whatever input was half-finished."""
