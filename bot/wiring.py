@@ -240,8 +240,10 @@ def schedule_tips_job(app) -> None:
         await asyncio.to_thread(ledger.plan, runtime.clock())
         # On SIGTERM PTB marks the application stopped, then waits for running jobs: the pass finishes the
         # message in flight and gives the rest of its batch back to 'pending'.
+        # (A job run by hand on an application that was never started, as the tests do, has nothing to stop.)
+        started = context.application.running
         await send_due(ledger, compose, TelegramTransport(context.bot), runtime.clock, worker, retry=retry,
-                       stop=lambda: not context.application.running)
+                       stop=lambda: started and not context.application.running)
 
     app.job_queue.run_repeating(tips_job, interval=60, first=10, name="sprout-tips")
 

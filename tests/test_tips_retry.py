@@ -327,7 +327,8 @@ def test_a_message_that_cannot_be_composed_fails_alone(db, ledger):
 def test_the_migration_lets_rows_expire_and_counts_rows_left_mid_send_as_started(tmp_path, monkeypatch):
     old_states = ("pending", "sending", "sent", "unknown", "failed", "skipped")
     monkeypatch.setattr(dbmodule, "DELIVERY_STATES", old_states)
-    monkeypatch.setattr(dbmodule, "MIGRATIONS", dbmodule.MIGRATIONS[:-1])
+    before = dbmodule.MIGRATIONS.index(dbmodule._m_tips_attempts)
+    monkeypatch.setattr(dbmodule, "MIGRATIONS", dbmodule.MIGRATIONS[:before])
     db = open_database(tmp_path / "old.db")
     plan = Ledger(db, __import__("tipshelpers").calendar())
     subscribed_child(db, "tg:1", date(2026, 10, 1), NOW, chat_id=7)
