@@ -12,7 +12,7 @@ from pathlib import Path
 import sqlite_utils
 import yaml
 
-from .content import SAFE_LOADER
+from .content import safe_load
 
 KINDS = ("city", "district", "neighbourhood", "street")
 _KEY = re.compile(r"^[a-z0-9-]{1,24}$")
@@ -90,7 +90,7 @@ class Gazetteer:
     @classmethod
     def load(cls, path: Path) -> "Gazetteer":
         try:
-            data = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)  # noqa: S506 - a safe loader
+            data = safe_load(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise GazetteerError(f"{path}: file not found") from None
         except (yaml.YAMLError, UnicodeDecodeError) as exc:
