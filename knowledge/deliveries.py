@@ -56,6 +56,9 @@ class TipPicker:
     def for_age(self, days: int) -> Tip | None:
         return self.by_day.get(days)
 
+    def __len__(self) -> int:
+        return len(self.by_day)
+
 
 class Ledger:
     def __init__(self, db: sqlite_utils.Database, tips: Iterable[Tip]):
@@ -70,7 +73,7 @@ class Ledger:
         Without a tips calendar (tips.yaml missing or unreadable when this ledger was built) nothing can be planned,
         so nothing is: the watermark stays where it is, and the first pass with the calendar back plans the slots
         that came meanwhile instead of skipping them."""
-        if not self.picker.by_day:
+        if not self.picker:
             log.warning("tips planner: no tips calendar loaded, so no slot is planned (the watermark is kept)")
             return PlanReport(0, 0, 0, 0)
         # Every row written comes from a join of live children and users inside this write transaction, so its
