@@ -317,6 +317,9 @@ def _holder_alive(holder: str) -> bool:
     return True
 
 
+holder_alive = _holder_alive  # the services importer's lease uses the same test
+
+
 def child_plan(birth: date, premature: int, day: date, picker: TipPicker) -> tuple[str | None, int | None, bool]:
     """(tip id, check-in age due, finished) for a child on the subscriber's local day."""
     if whole_months(birth, day) >= 36:

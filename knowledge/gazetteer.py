@@ -180,12 +180,12 @@ def _data_prefix(db: sqlite_utils.Database, norm: str) -> Place | None:
     return _place_from_row(row) if row else None
 
 
-def refresh_places(db: sqlite_utils.Database) -> int:
+def refresh_places(db: sqlite_utils.Database, services: str = "services", places: str = "service_places") -> int:
     """Rebuild the district and street names known from the data (centre = mean of their services' points).
-    Runs inside the importer's transaction."""
+    The importer runs it on its staging tables (`services`, `places` name them) before swapping them in."""
     sums: dict[str, list] = defaultdict(lambda: [None, None, 0.0, 0.0, 0])
     for district, address_en, address_zh, lat, lon in db.execute(
-            "select district, address_en, address_zh, lat, lon from services"):
+            f"select district, address_en, address_zh, lat, lon from {services}"):
         names = [(district, "district")] if district else []
         names += [(street, "street") for street in street_names(address_en, address_zh)]
         for name, kind in names:
@@ -198,8 +198,8 @@ def refresh_places(db: sqlite_utils.Database) -> int:
             entry[2] += lat
             entry[3] += lon
             entry[4] += 1
-    db.execute("delete from service_places")
-    db.conn.executemany("insert into service_places (norm, name, kind, lat, lon, services) values (?, ?, ?, ?, ?, ?)",
+    db.execute(f"delete from {places}")
+    db.conn.executemany(f"insert into {places} (norm, name, kind, lat, lon, services) values (?, ?, ?, ?, ?, ?)",
                         [(norm, name, kind, lat / count, lon / count, count)
                          for norm, (name, kind, lat, lon, count) in sums.items()])
     return len(sums)
