@@ -180,9 +180,18 @@ def _data_prefix(db: sqlite_utils.Database, norm: str) -> Place | None:
     return _place_from_row(row) if row else None
 
 
-def refresh_places(db: sqlite_utils.Database, services: str = "services", places: str = "service_places") -> int:
-    """Rebuild the district and street names known from the data (centre = mean of their services' points).
-    The importer runs it on its staging tables (`services`, `places` name them) before swapping them in."""
+def refresh_places(db: sqlite_utils.Database) -> int:
+    """Rebuild the district and street names known from the data (centre = mean of their services' points)."""
+    rows = place_rows(db)
+    db.execute("delete from service_places")
+    db.conn.executemany("insert into service_places (norm, name, kind, lat, lon, services) values (?, ?, ?, ?, ?, ?)",
+                        rows)
+    return len(rows)
+
+
+def place_rows(db: sqlite_utils.Database, services: str = "services") -> list[tuple]:
+    """The rows of service_places for the services in table `services` (the importer reads its staging table
+    outside any write transaction, then writes the few thousand rows in a short one)."""
     sums: dict[str, list] = defaultdict(lambda: [None, None, 0.0, 0.0, 0])
     for district, address_en, address_zh, lat, lon in db.execute(
             f"select district, address_en, address_zh, lat, lon from {services}"):
@@ -198,8 +207,4 @@ def refresh_places(db: sqlite_utils.Database, services: str = "services", places
             entry[2] += lat
             entry[3] += lon
             entry[4] += 1
-    db.execute(f"delete from {places}")
-    db.conn.executemany(f"insert into {places} (norm, name, kind, lat, lon, services) values (?, ?, ?, ?, ?, ?)",
-                        [(norm, name, kind, lat / count, lon / count, count)
-                         for norm, (name, kind, lat, lon, count) in sums.items()])
-    return len(sums)
+    return [(norm, name, kind, lat / count, lon / count, count) for norm, (name, kind, lat, lon, count) in sums.items()]

@@ -18,7 +18,7 @@ from typing import Any, Iterator
 import sqlite_utils
 
 from .db import utcnow_iso
-from .gazetteer import refresh_places
+from .gazetteer import place_rows, refresh_places
 from .opening_hours import OpeningHoursError, parse_opening_hours
 from .services import COLUMNS, REGISTRATION, SERVICE_TYPES
 
@@ -606,10 +606,15 @@ def _write(db: sqlite_utils.Database, report: ImportReport, rows: list[tuple], d
         report.updated = sum(1 for service_id, _ in live if service_id in ids)
         report.inserted = len(ids) - report.updated
         report.removed = sum(1 for service_id, name in live if bundled and name == dataset and service_id not in ids)
+        # The dataset index grows with the chunks (built in one go it would hold the lock for seconds); index names
+        # survive a rename, so the live and the staged index alternate between two names.
+        index = "services_dataset_b" if db.execute("select 1 from sqlite_master where type = 'index' and "
+                                                   "name = 'services_dataset'").fetchone() else "services_dataset"
         with db.conn:
             db.execute("begin immediate")
             for sql in _staging_schema():
                 db.execute(sql)
+            db.execute(f"create index {index} on services_next(dataset)")
         # The live rows with their keys, then the file's rows over them (same id: updated in place, same key).
         _copy_by_key(db, holder, "services", "insert into services_next select * from services where {range}",
                      where="and dataset != :dataset" if bundled else "", params={"dataset": dataset})
@@ -621,9 +626,11 @@ def _write(db: sqlite_utils.Database, report: ImportReport, rows: list[tuple], d
                 _renew(db, holder)
         _copy_by_key(db, holder, "services_next", "insert into services_next_rtree (key, min_lat, max_lat, min_lon, "
                      "max_lon) select key, lat, lat, lon, lon from services_next where {range}")
+        places = place_rows(db, "services_next")
         with db.conn:
             db.execute("begin immediate")
-            refresh_places(db, "services_next", "service_places_next")
+            db.conn.executemany("insert into service_places_next (norm, name, kind, lat, lon, services) "
+                                "values (?, ?, ?, ?, ?, ?)", places)
         _swap(db, dataset, content_hash, bundled, len(rows))
         report.committed = True
     finally:
@@ -634,10 +641,8 @@ def _write(db: sqlite_utils.Database, report: ImportReport, rows: list[tuple], d
 
 
 def _swap(db: sqlite_utils.Database, dataset: str, content_hash: str, bundled: bool, rows: int) -> None:
-    """The staged tables become the live ones: renames, the dataset index and the R*Tree triggers, one short
-    transaction (no row is copied). The old tables are dropped afterwards, in a transaction of their own."""
-    index = "services_dataset_b" if db.execute("select 1 from sqlite_master where type = 'index' and "
-                                               "name = 'services_dataset'").fetchone() else "services_dataset"
+    """The staged tables become the live ones: renames and the R*Tree triggers, one short transaction (no row is
+    copied, no index built). The old tables are dropped afterwards, in a transaction of their own."""
     with db.conn:
         db.execute("begin immediate")
         for sql in _triggers():
@@ -645,7 +650,6 @@ def _swap(db: sqlite_utils.Database, dataset: str, content_hash: str, bundled: b
         for (live, stage), old in zip(_STAGED.items(), _RETIRED):
             db.execute(f"alter table {live} rename to {old}")
             db.execute(f"alter table {stage} rename to {live}")
-        db.execute(f"create index {index} on services(dataset)")
         for sql in _triggers():
             db.execute(sql)
         db.execute("insert into service_datasets (name, content_hash, bundled, rows, loaded_at) values (?, ?, ?, ?, ?) "

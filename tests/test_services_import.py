@@ -277,7 +277,7 @@ def test_a_failure_while_writing_leaves_nothing_half_imported(db, tmp_path, monk
     def explode(*args):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(module, "refresh_places", explode)
+    monkeypatch.setattr(module, "place_rows", explode)  # after the rows are staged, before the swap
     changed = write_csv(tmp_path / "second.csv", [row(id="kept", fee_min_cny="999", fee_max_cny="999"), row(id="new")])
     with pytest.raises(RuntimeError):
         import_services(db, changed, today=TODAY)
