@@ -160,6 +160,9 @@ def test_a_full_disk_during_an_import_is_one_line_and_leaves_the_directory_as_it
     after = real_open(path)
     assert after.execute("select count(*) from services").fetchone()[0] == before
     assert after.execute("pragma integrity_check").fetchone()[0] == "ok"
+    tables = {r[0] for r in after.execute("select name from sqlite_master where type = 'table'")}
+    assert not {t for t in tables if t.endswith(("_next", "_old")) or "_next_" in t or "_old_" in t}
+    assert after.execute("select count(*) from leases").fetchone()[0] == 0  # the import lease was given back
 
 
 def _small_csv(tmp_path):
