@@ -29,7 +29,30 @@ def _echo_json(data) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class SproutGroup(click.Group):
+    """The root command: content and storage faults end every command with a one-line message and exit 1, never
+    a traceback (the validator's `path:line: message` lines for content)."""
+
+    def invoke(self, ctx: click.Context):
+        import sqlite3
+
+        from knowledge.bundle import ContentError
+        from knowledge.db import StorageError, describe_storage_error
+
+        try:
+            return super().invoke(ctx)
+        except ContentError as exc:
+            raise click.ClickException(f"the content has errors, so nothing was started or changed:\n{exc}\n"
+                                       "Fix them (`sprout content validate` lists them all) and run it again.") from None
+        except StorageError as exc:
+            raise click.ClickException(str(exc)) from None
+        except sqlite3.DatabaseError as exc:
+            settings = (ctx.obj or {}).get("settings")
+            raise click.ClickException(describe_storage_error(exc, settings.db_path if settings else "database")) \
+                from None
+
+
+@click.group(cls=SproutGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="TOML settings file (also SPROUT_CONFIG).")
 @click.pass_context

@@ -34,11 +34,11 @@ def tips_group() -> None:
 @click.pass_context
 def tips_due(ctx: click.Context, at: str | None, as_json: bool) -> None:
     """What would be planned and sent at --at, without writing or sending anything."""
-    from knowledge.bundle import load_knowledge
+    from knowledge.bundle import load_valid_knowledge
 
     settings = ctx.find_object(dict)["settings"]
     moment = _parse_at(at)
-    kb, _ = load_knowledge(settings.content_dir, moment.date())
+    kb, _ = load_valid_knowledge(settings.content_dir, moment.date())
     ledger = Ledger(open_database(settings.db_path), kb.tips)
     report, due = ledger.preview(moment)
     rows = [{"id": d.id, "kind": d.kind, "item": d.item_id, "child_id": d.child_id, "due_at": d.due_at,

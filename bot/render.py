@@ -7,9 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-import yaml
 
-from knowledge.content import SAFE_LOADER
+from knowledge.content import safe_load
 
 LANGUAGES = ("en", "zh")
 TEMPLATE_DIR = Path(__file__).parent / "templates"
@@ -41,7 +40,7 @@ class Renderer:
         self.catalogues: dict[str, dict[str, str]] = {}
         for lang in LANGUAGES:
             text = (locale_dir / f"{lang}.yaml").read_text(encoding="utf-8")
-            data = yaml.load(text, Loader=SAFE_LOADER) or {}  # noqa: S506 - a safe loader
+            data = safe_load(text) or {}
             self.catalogues[lang] = {str(k): str(v) for k, v in data.items()}
         self._compiled: dict[tuple[str, str], jinja2.Template] = {}
 

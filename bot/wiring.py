@@ -12,7 +12,7 @@ from typing import Callable
 
 import sqlite_utils
 
-from knowledge.bundle import KnowledgeBase, load_knowledge
+from knowledge.bundle import KnowledgeBase, load_valid_knowledge
 from knowledge.db import open_database
 from knowledge.settings import Settings
 from knowledge.safety import Triage
@@ -102,7 +102,9 @@ class Shared:
 
     @classmethod
     def load(cls, settings: Settings, clock: Clock = utc_now) -> "Shared":
-        kb, _ = load_knowledge(settings.content_dir, clock().date())
+        kb, warnings = load_valid_knowledge(settings.content_dir, clock().date())  # ContentError on any error
+        for problem in warnings:
+            logging.getLogger(__name__).warning("content: %s", problem)
         models = ModelShelf()
         return cls(kb, Renderer(), load_safety(settings, models), Segmenter(synonyms=kb.synonyms), models,
                    Chatter.from_content(settings.content_dir))
@@ -162,8 +164,9 @@ def build_runtime(settings: Settings, clock: Clock = utc_now,
                   embedder_factory: Callable[[], Embedder] | None = None, shared: "Shared | None" = None,
                   identity: Identity | None = None) -> Runtime:
     """Everything wired from the settings; `shared` lets tests reuse the read-only parts between runtimes."""
-    db = open_database(settings.db_path)
+    # Content first: a content error stops start-up before the database is opened, let alone changed.
     shared = shared or Shared.load(settings, clock)
+    db = open_database(settings.db_path)
     kb, renderer, triage, segmenter = shared.kb, shared.renderer, shared.triage, shared.segmenter
     model = LazyModel(embedder_factory) if embedder_factory else shared.models.get(settings.model)
     # The index is tied to the model's identity, known without loading it (a handed-in embedder names its own).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -97,6 +97,35 @@ def load_knowledge(content_dir: Path, today: date, thorough: bool = False) -> tu
     problems += stale_problems(entries, today)
     kb = KnowledgeBase(tuple(entries), tuple(tips), tuple(milestones), leave, regions, scope, synonyms)
     return kb, problems
+
+
+class ContentError(Exception):
+    """Content the bot must not start on: every error found, one `path:line: message` per line."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+# Data files a deployment may leave out: without them the feature is simply off (no tips, no check-ins, no leave
+# rules). A file that is there but broken is an error like any other.
+OPTIONAL_FILES = ("content/tips/tips.yaml", "content/milestones/milestones.yaml", "content/policies/leave.yaml")
+_MISSING = "file is missing"
+
+
+def load_valid_knowledge(content_dir: Path, today: date) -> tuple[KnowledgeBase, list[Problem]]:
+    """The content a bot or command starts from, refusing content with errors (ContentError).
+
+    Starting on half the content is how entries vanished: an entry whose file no longer parses looked deleted and
+    was retired, a broken regions.yaml broke every /start, an unreadable tips.yaml planned a week of nothing. So
+    any error stops start-up with the validator's messages, before the database is touched; fixing the file is all
+    it takes. Warnings (stale entries, an optional file left out) are returned for the log."""
+    kb, problems = load_knowledge(content_dir, today)
+    left_out = [p for p in problems if p.message == _MISSING and p.path in OPTIONAL_FILES]
+    errors = [p for p in problems if p.level == "error" and p not in left_out]
+    if errors:
+        raise ContentError(errors)
+    return kb, [p for p in problems if p.level != "error"] + [replace(p, level="warning") for p in left_out]
 
 
 def count_service_rows(content_dir: Path) -> int:

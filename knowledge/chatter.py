@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from .content import SAFE_LOADER, Problem
+from .content import Problem, safe_load
 
 CHATTER_FILE = "chatter.yaml"
 _ZH_PARTICLES = re.compile(r"[啦呀哦哈啊吧呢嘛哟噢喔咯呐~～]+$")
@@ -29,7 +29,7 @@ class Chatter:
         path = Path(content_dir) / CHATTER_FILE
         if not path.is_file():
             return cls({}, ())
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
+        data = safe_load(path.read_text(encoding="utf-8"))
         problems = chatter_problems(data)
         if problems:
             raise ValueError(f"{CHATTER_FILE}: " + "; ".join(problems))
@@ -101,7 +101,7 @@ def chatter_file_problems(content_dir: Path) -> list[Problem]:
     if not path.is_file():
         return []
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
+        data = safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         return [Problem(str(path), 1, f"not valid YAML: {exc}")]
     return [Problem(str(path), 1, message) for message in chatter_problems(data)]

@@ -149,7 +149,30 @@ else:  # PyYAML built without libyaml
     _FastLoader = _Loader  # type: ignore[misc]
 
 
+class YAMLAliasError(yaml.MarkedYAMLError):
+    """A YAML alias (`*name`) in content: refused, because a few lines of nested aliases expand into billions of
+    nodes (an "alias bomb") and walking them takes minutes. Content never needs them: write the value out."""
+
+
+def refuse_aliases(text: str, loader_class: type = SAFE_LOADER) -> None:
+    """Raise YAMLAliasError at the first alias. The parser's events are read, never composed, so a bomb costs no
+    more than its own few lines; text without a '*' cannot hold an alias and is not parsed at all."""
+    if "*" not in text:
+        return
+    for event in yaml.parse(text, Loader=loader_class):
+        if isinstance(event, yaml.AliasEvent):
+            raise YAMLAliasError(problem=f"aliases (*{event.anchor}) are not allowed in content files; write the "
+                                         "value out in full", problem_mark=event.start_mark)
+
+
+def safe_load(text: str) -> Any:
+    """yaml.safe_load on libyaml's parser, refusing aliases: for every YAML file Sprout reads."""
+    refuse_aliases(text)
+    return yaml.load(text, Loader=SAFE_LOADER)  # noqa: S506 - a safe loader
+
+
 def _compose_and_construct(text: str, loader_class: type) -> tuple[Any, yaml.Node | None]:
+    refuse_aliases(text, loader_class)
     loader = loader_class(text)
     try:
         node = loader.get_single_node()
@@ -166,6 +189,8 @@ def parse_yaml(text: str) -> tuple[Any, yaml.Node | None]:
     """
     try:
         return _compose_and_construct(text, _FastLoader)
+    except YAMLAliasError:
+        raise
     except yaml.YAMLError:
         if _FastLoader is _Loader:
             raise
@@ -442,6 +467,9 @@ def load_entries(content_dir: Path) -> tuple[list[Entry], list[Problem]]:
         except UnicodeDecodeError:
             problems.append(Problem(rel, 1, "file is not UTF-8 text"))
             continue
+        except OSError as exc:
+            problems.append(Problem(rel, 1, f"file cannot be read ({exc.strerror or exc})"))
+            continue
         entry, found = parse_entry(text, rel)
         problems.extend(found)
         if entry is None:
@@ -463,6 +491,8 @@ def read_yaml(path: Path, rel: str) -> tuple[Any, dict[str, int], list[Problem]]
         data, node = parse_yaml(text)
     except UnicodeDecodeError:
         return None, {}, [Problem(rel, 1, "file is not UTF-8 text")]
+    except OSError as exc:  # a folder, no permission, an I/O error: a problem to report, not a traceback
+        return None, {}, [Problem(rel, 1, f"file cannot be read ({exc.strerror or exc})")]
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         return None, {}, [Problem(rel, mark.line + 1 if mark else 1, f"not valid YAML: {getattr(exc, 'problem', exc)}")]

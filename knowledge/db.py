@@ -7,9 +7,10 @@ import os
 import re
 import sqlite3
 import stat
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import sqlite_utils
 
@@ -43,18 +44,70 @@ def make_private(path: Path) -> None:
         pass
 
 
+class StorageError(Exception):
+    """The database cannot be used as it is (empty, damaged, read-only, full); the message says what to do."""
+
+
+def describe_storage_error(exc: BaseException, path: Path | str) -> str:
+    """One line an operator can act on, for an error SQLite raised on the database at `path`."""
+    text = str(exc)
+    lowered = text.lower()
+    if "disk is full" in lowered or "database or disk is full" in lowered:
+        what = ("the disk is full (or the database reached its size limit); the command's changes were rolled back. "
+                "Free some space and run it again")
+    elif "readonly" in lowered or "read-only" in lowered:
+        what = "the database is read-only; Sprout needs to write to it and to its folder (check the permissions)"
+    elif "not a database" in lowered or "malformed" in lowered or "corrupt" in lowered:
+        what = ("the database file is damaged or is not a SQLite database; nothing was written to it. Restore it from "
+                "a backup (or move it away to start a new, empty database)")
+    elif "unable to open" in lowered:
+        what = "the database file cannot be opened (check the path, its folder and the permissions)"
+    elif "locked" in lowered or "busy" in lowered:
+        what = "the database stayed busy (another process held the write lock for 30 s); try again"
+    elif "disk i/o error" in lowered:
+        what = "the disk reported an I/O error; check the disk, then restore the database from a backup if needed"
+    else:
+        what = f"database error: {text}"
+    return f"{path}: {what}"
+
+
+def _check_existing_file(path: Path) -> None:
+    """An existing database file must be a readable, writable, non-empty file: an empty or unreadable file is a
+    lost database, and opening it would silently start a new one (every user gone)."""
+    if not path.exists():
+        return
+    if not path.is_file():
+        raise StorageError(f"{path}: is not a file; SPROUT_DB_PATH must name a SQLite database file")
+    if not os.access(path, os.R_OK):
+        raise StorageError(f"{path}: the database file cannot be read (check its permissions)")
+    if path.stat().st_size == 0:
+        raise StorageError(f"{path}: the database file is empty (0 bytes), so the data is not there; restore it "
+                           "from a backup, or delete the empty file to start a new database on purpose")
+    if not os.access(path, os.W_OK):
+        raise StorageError(describe_storage_error(sqlite3.OperationalError("attempt to write a readonly database"),
+                                                  path))
+
+
 def open_database(path: Path | str, migrate_now: bool = True) -> sqlite_utils.Database:
     """Open (creating if needed) the database with WAL, a busy timeout and foreign keys, then migrate it. The
-    file, its WAL and its shared-memory file are 0600, in a 0700 folder when Sprout creates it."""
+    file, its WAL and its shared-memory file are 0600, in a 0700 folder when Sprout creates it.
+
+    Raises StorageError, with a message saying what to do, for a database that exists but cannot be used: empty,
+    unreadable, read-only, damaged or not SQLite. Nothing is written to such a file."""
     memory = str(path) == ":memory:"
     if not memory:
+        _check_existing_file(Path(path))
         private_folder(Path(path).parent)
         make_private(Path(path))  # SQLite creates the WAL and -shm files with the database file's mode
     old_umask = os.umask(0o077)  # a new database file is created 0600 from the start
     try:
         conn = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
+        # Reading the schema reads the header: a damaged or foreign file fails here, before anything is written.
+        conn.execute("select count(*) from sqlite_master").fetchone()
         conn.execute("PRAGMA busy_timeout = 30000")
         conn.execute("PRAGMA journal_mode = WAL")
+    except sqlite3.DatabaseError as exc:
+        raise StorageError(describe_storage_error(exc, path)) from None
     finally:
         os.umask(old_umask)
     if not memory:
@@ -63,6 +116,9 @@ def open_database(path: Path | str, migrate_now: bool = True) -> sqlite_utils.Da
     # Deleted rows are overwritten with zeros, so /delete leaves no readable bytes in the file (main database only:
     # the planner's temp tables hold nothing that outlives the connection).
     conn.execute("PRAGMA main.secure_delete = ON")
+    # WAL with NORMAL: a commit survives a crash of the process; a power cut or OS crash can roll back the last
+    # commits since the WAL was last synced (never corrupts). Commits that must survive a power cut (the ledger's
+    # claim before a message goes out) use `durable()`, which syncs the WAL at their commit.
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute("PRAGMA foreign_keys = ON")
     # Planning and imports touch large indexes; a bigger page cache (in KiB when negative) keeps them in memory.
@@ -88,6 +144,20 @@ def erase_checkpoint(db: sqlite_utils.Database) -> bool:
     if busy:
         log.warning("WAL checkpoint after a deletion was blocked by a reader; the next one truncates it")
     return not busy
+
+
+@contextmanager
+def durable(db: sqlite_utils.Database) -> Iterator[None]:
+    """A write transaction whose commit survives a power cut (synchronous = FULL: the WAL is synced at its
+    commit, which also makes every earlier commit durable). For the few commits that exactly-once delivery rests
+    on; everything else keeps NORMAL, which costs no sync per commit."""
+    db.execute("PRAGMA synchronous = FULL")
+    try:
+        with db.conn:
+            db.execute("begin immediate")
+            yield
+    finally:
+        db.execute("PRAGMA synchronous = NORMAL")
 
 
 def applied_migrations(db: sqlite_utils.Database) -> list[int]:

@@ -3,6 +3,7 @@ and recording each outcome, so that nothing is sent twice and nothing due is sil
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from dataclasses import dataclass
@@ -13,11 +14,13 @@ import sqlite_utils
 
 from .ages import age_days, whole_months
 from .db import DELIVERY_STATES as STATES
+from .db import durable
 from .milestones import CHECKIN_AGES
 from .schedule import iso, latest_slot, parse_iso, zone
 from .tips import Tip
 
 SENDER_LEASE = "tips-sender"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,9 @@ class TipPicker:
     def for_age(self, days: int) -> Tip | None:
         return self.by_day.get(days)
 
+    def __len__(self) -> int:
+        return len(self.by_day)
+
 
 class Ledger:
     def __init__(self, db: sqlite_utils.Database, tips: Iterable[Tip]):
@@ -62,7 +68,14 @@ class Ledger:
     # Planning ---------------------------------------------------------------------------------------------
 
     def plan(self, now: datetime) -> PlanReport:
-        """Insert (once) the latest due tip, check-in or goodbye for every subscription due for planning."""
+        """Insert (once) the latest due tip, check-in or goodbye for every subscription due for planning.
+
+        Without a tips calendar (tips.yaml missing or unreadable when this ledger was built) nothing can be planned,
+        so nothing is: the watermark stays where it is, and the first pass with the calendar back plans the slots
+        that came meanwhile instead of skipping them."""
+        if not self.picker:
+            log.warning("tips planner: no tips calendar loaded, so no slot is planned (the watermark is kept)")
+            return PlanReport(0, 0, 0, 0)
         # Every row written comes from a join of live children and users inside this write transaction, so its
         # parents exist; checking each one again (two lookups a row) would double the cost of a big pass. The
         # pragma only takes effect outside a transaction, and is restored whatever happens.
@@ -189,8 +202,10 @@ class Ledger:
         A claimed row is not yet attempted: `start` marks the moment its request is about to leave."""
         who = "d.user_id = ?" if user_id is not None else "u.chat_id is not null"
         params: list[Any] = [iso(now)] + ([user_id] if user_id is not None else []) + [limit]
-        with self.db.conn:
-            self.db.execute("begin immediate")
+        # Durable (synchronous = FULL) commit: with NORMAL a power cut after the message went out could roll the
+        # claim back to 'pending', and the row would be sent again. A claim that is on disk can only become
+        # 'unknown' after a crash, never a second message.
+        with durable(self.db):
             rows = self.db.execute(
                 _DELIVERY_SELECT + f" where d.state = 'pending' and d.due_at <= ? and {who} "
                 "order by d.due_at, d.id limit ?", params).fetchall()
@@ -201,8 +216,9 @@ class Ledger:
 
     def start(self, delivery_id: int, now: datetime) -> None:
         """Record, in its own short transaction, that this row's request is about to leave: from here on a crash
-        leaves it 'unknown' (it may have been delivered) instead of 'pending'."""
-        with self.db.conn:
+        leaves it 'unknown' (it may have been delivered) instead of 'pending'. Synced (FULL): after a power cut a
+        started row must not come back as never started, or it would be sent twice."""
+        with durable(self.db):
             self.db.execute("update deliveries set started_at = ?, attempts = attempts + 1 where id = ? "
                             "and state = 'sending'", [iso(now), delivery_id])
 
@@ -341,6 +357,9 @@ def _holder_alive(holder: str) -> bool:
     except PermissionError:
         return True
     return True
+
+
+holder_alive = _holder_alive  # the services importer's lease uses the same test
 
 
 def child_plan(birth: date, premature: int, day: date, picker: TipPicker) -> tuple[str | None, int | None, bool]:

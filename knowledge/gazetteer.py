@@ -12,7 +12,7 @@ from pathlib import Path
 import sqlite_utils
 import yaml
 
-from .content import SAFE_LOADER
+from .content import safe_load
 
 KINDS = ("city", "district", "neighbourhood", "street")
 _KEY = re.compile(r"^[a-z0-9-]{1,24}$")
@@ -90,7 +90,7 @@ class Gazetteer:
     @classmethod
     def load(cls, path: Path) -> "Gazetteer":
         try:
-            data = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)  # noqa: S506 - a safe loader
+            data = safe_load(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise GazetteerError(f"{path}: file not found") from None
         except (yaml.YAMLError, UnicodeDecodeError) as exc:
@@ -181,11 +181,20 @@ def _data_prefix(db: sqlite_utils.Database, norm: str) -> Place | None:
 
 
 def refresh_places(db: sqlite_utils.Database) -> int:
-    """Rebuild the district and street names known from the data (centre = mean of their services' points).
-    Runs inside the importer's transaction."""
+    """Rebuild the district and street names known from the data (centre = mean of their services' points)."""
+    rows = place_rows(db)
+    db.execute("delete from service_places")
+    db.conn.executemany("insert into service_places (norm, name, kind, lat, lon, services) values (?, ?, ?, ?, ?, ?)",
+                        rows)
+    return len(rows)
+
+
+def place_rows(db: sqlite_utils.Database, services: str = "services") -> list[tuple]:
+    """The rows of service_places for the services in table `services` (the importer reads its staging table
+    outside any write transaction, then writes the few thousand rows in a short one)."""
     sums: dict[str, list] = defaultdict(lambda: [None, None, 0.0, 0.0, 0])
     for district, address_en, address_zh, lat, lon in db.execute(
-            "select district, address_en, address_zh, lat, lon from services"):
+            f"select district, address_en, address_zh, lat, lon from {services}"):
         names = [(district, "district")] if district else []
         names += [(street, "street") for street in street_names(address_en, address_zh)]
         for name, kind in names:
@@ -198,8 +207,4 @@ def refresh_places(db: sqlite_utils.Database) -> int:
             entry[2] += lat
             entry[3] += lon
             entry[4] += 1
-    db.execute("delete from service_places")
-    db.conn.executemany("insert into service_places (norm, name, kind, lat, lon, services) values (?, ?, ?, ?, ?, ?)",
-                        [(norm, name, kind, lat / count, lon / count, count)
-                         for norm, (name, kind, lat, lon, count) in sums.items()])
-    return len(sums)
+    return [(norm, name, kind, lat / count, lon / count, count) for norm, (name, kind, lat, lon, count) in sums.items()]

@@ -11,14 +11,14 @@ import logging
 import math
 import re
 from dataclasses import asdict, dataclass, field, replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
 import sqlite_utils
 
 from .db import utcnow_iso
-from .gazetteer import refresh_places
+from .gazetteer import place_rows, refresh_places
 from .opening_hours import OpeningHoursError, parse_opening_hours
 from .services import COLUMNS, REGISTRATION, SERVICE_TYPES
 
@@ -446,12 +446,16 @@ def _detect_format(path: Path, text: str) -> str:
     return "geojson" if text.lstrip().startswith("{") else "csv"
 
 
-def _read_bytes(path: Path) -> bytes:
+def _read_bytes(path: Path, limit: int) -> bytes:
+    """At most `limit` bytes: counted as they are read, never taken from stat(), which says 0 for /dev/zero, a
+    pipe or a growing file."""
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise ServiceImportError(f"the file is {size // 2**20} MB; the limit is {MAX_FILE_BYTES // 2**20} MB")
-        return path.read_bytes()
+        with path.open("rb") as handle:
+            data = handle.read(limit + 1)
+        if len(data) > limit:
+            raise ServiceImportError(f"the file is larger than the {limit / 2**20:g} MB limit (reading stopped there); "
+                                     "split it into smaller files")
+        return data
     except FileNotFoundError:
         raise ServiceImportError("file not found") from None
     except IsADirectoryError:
@@ -461,14 +465,14 @@ def _read_bytes(path: Path) -> bytes:
 
 
 def import_services(db: sqlite_utils.Database, path: Path | str, strict: bool = False, today: date | None = None,
-                    dataset: str | None = None, bundled: bool = False) -> ImportReport:
+                    dataset: str | None = None, bundled: bool = False, max_bytes: int | None = None) -> ImportReport:
     """Validate every row of a CSV or GeoJSON file, then write the valid ones in one transaction, updating rows
     with the same id in place. With strict=True any rejected row rejects the whole file. Raises
     ServiceImportError when the file as a whole cannot be read. Bundled imports also remove rows of the same data
     set that are no longer in the file."""
     path = Path(path)
     today = today or date.today()
-    data = _read_bytes(path)
+    data = _read_bytes(path, MAX_FILE_BYTES if max_bytes is None else max_bytes)
     text = _decode(data)
     kind = _detect_format(path, text)
     rows = read_csv(text) if kind == "csv" else read_geojson(text, today)
@@ -505,27 +509,153 @@ def import_services(db: sqlite_utils.Database, path: Path | str, strict: bool = 
     return report
 
 
+# An import builds the new directory beside the live one, a chunk per short transaction, and swaps it in with a
+# few renames: the bot's readers never wait for it, and its writers wait at most one chunk (a 720,000-row import
+# used to hold the write lock for 28 s, against a 30 s busy timeout).
+CHUNK_ROWS = 5000
+IMPORT_LEASE = "services-import"
+LEASE_SECONDS = 600  # renewed at every chunk; a dead importer on this host is taken over at once
+_STAGED = {"services": "services_next", "services_rtree": "services_next_rtree", "service_places": "service_places_next"}
+_RETIRED = ("services_old", "services_old_rtree", "service_places_old")
+
+
+def _staging_schema() -> list[str]:
+    """The services table, its R*Tree and the place names, created under their staging names."""
+    from .services import SCHEMA
+
+    staged = []
+    for sql in SCHEMA:
+        for live, stage in _STAGED.items():
+            for head in (f"create table {live} (", f"create virtual table {live} using"):
+                if sql.startswith(head):
+                    staged.append(sql.replace(live, stage, 1))
+    return staged
+
+
+def _triggers() -> list[str]:
+    from .services import SCHEMA
+
+    return [sql for sql in SCHEMA if sql.startswith("create trigger")]
+
+
+def _drop_leftovers(db: sqlite_utils.Database) -> None:
+    """Staging tables of this or an earlier, interrupted import, and live tables already swapped out."""
+    with db.conn:
+        db.execute("begin immediate")
+        for table in (*_STAGED.values(), *_RETIRED):
+            db.execute(f"drop table if exists {table}")
+
+
+def _take_lease(db: sqlite_utils.Database, holder: str) -> None:
+    """Imports take turns: they share the staging tables."""
+    from .deliveries import holder_alive
+
+    with db.conn:
+        db.execute("begin immediate")
+        row = db.execute("select holder, expires_at from leases where name = ?", [IMPORT_LEASE]).fetchone()
+        if row and row[0] != holder and row[1] > utcnow_iso() and holder_alive(row[0]):
+            raise ServiceImportError("another services import is running; try again when it has finished")
+        db.execute("insert into leases (name, holder, expires_at) values (?, ?, ?) on conflict(name) do update set "
+                   "holder = excluded.holder, expires_at = excluded.expires_at", [IMPORT_LEASE, holder, _lease_until()])
+
+
+def _release_lease(db: sqlite_utils.Database, holder: str) -> None:
+    with db.conn:
+        db.execute("delete from leases where name = ? and holder = ?", [IMPORT_LEASE, holder])
+
+
+def _renew(db: sqlite_utils.Database, holder: str) -> None:
+    db.execute("update leases set expires_at = ? where name = ? and holder = ?", [_lease_until(), IMPORT_LEASE, holder])
+
+
+def _lease_until() -> str:
+    return (datetime.now(timezone.utc) + timedelta(seconds=LEASE_SECONDS)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _copy_by_key(db: sqlite_utils.Database, holder: str, source: str, insert: str, where: str = "",
+                 params: dict[str, Any] | None = None) -> None:
+    """`insert` (ending in a select from `source` with `{range}` where the key range goes) over CHUNK_ROWS keys of
+    `source` at a time, each chunk its own short transaction."""
+    last = -1
+    while True:
+        with db.conn:
+            db.execute("begin immediate")
+            values = {**(params or {}), "last": last, "n": CHUNK_ROWS}
+            upper = db.execute(f"select max(key) from (select key from {source} where key > :last {where} "
+                               "order by key limit :n)", values).fetchone()[0]
+            if upper is None:
+                return
+            db.execute(insert.format(range=f"key > :last and key <= :upper {where}"), {**values, "upper": upper})
+            _renew(db, holder)
+        last = upper
+
+
 def _write(db: sqlite_utils.Database, report: ImportReport, rows: list[tuple], dataset: str, content_hash: str,
            bundled: bool) -> None:
-    ids = [row[0] for row in rows]
-    with db.conn:  # one transaction: a failure part-way leaves the directory as it was
-        db.execute("begin immediate")
-        existing = {r[0] for r in db.execute("select id from services")} if ids else set()
-        report.updated = sum(1 for i in ids if i in existing)
+    """Stage the directory as it will be (the live rows kept, the file's rows upserted, a bundled file's stale rows
+    left out, the R*Tree and the place names built) in chunks, then swap it in with one short transaction. A
+    failure anywhere leaves the live directory as it was, and the staging tables are dropped."""
+    from .deliveries import worker_id
+
+    holder = worker_id()
+    _take_lease(db, holder)
+    try:
+        _drop_leftovers(db)
+        ids = {row[0] for row in rows}
+        live = db.execute("select id, dataset from services").fetchall()
+        report.updated = sum(1 for service_id, _ in live if service_id in ids)
         report.inserted = len(ids) - report.updated
-        db.conn.executemany(_UPSERT, rows)
-        if bundled:
-            keep = set(ids)
-            stale = [(r[0],) for r in db.execute("select id from services where dataset = ?", [dataset])
-                     if r[0] not in keep]
-            db.conn.executemany("delete from services where id = ?", stale)
-            report.removed = len(stale)
-        refresh_places(db)
+        report.removed = sum(1 for service_id, name in live if bundled and name == dataset and service_id not in ids)
+        # The dataset index grows with the chunks (built in one go it would hold the lock for seconds); index names
+        # survive a rename, so the live and the staged index alternate between two names.
+        index = "services_dataset_b" if db.execute("select 1 from sqlite_master where type = 'index' and "
+                                                   "name = 'services_dataset'").fetchone() else "services_dataset"
+        with db.conn:
+            db.execute("begin immediate")
+            for sql in _staging_schema():
+                db.execute(sql)
+            db.execute(f"create index {index} on services_next(dataset)")
+        # The live rows with their keys, then the file's rows over them (same id: updated in place, same key).
+        _copy_by_key(db, holder, "services", "insert into services_next select * from services where {range}",
+                     where="and dataset != :dataset" if bundled else "", params={"dataset": dataset})
+        upsert = _UPSERT.replace("insert into services ", "insert into services_next ", 1)
+        for start in range(0, len(rows), CHUNK_ROWS):
+            with db.conn:
+                db.execute("begin immediate")
+                db.conn.executemany(upsert, rows[start:start + CHUNK_ROWS])
+                _renew(db, holder)
+        _copy_by_key(db, holder, "services_next", "insert into services_next_rtree (key, min_lat, max_lat, min_lon, "
+                     "max_lon) select key, lat, lat, lon, lon from services_next where {range}")
+        places = place_rows(db, "services_next")
+        with db.conn:
+            db.execute("begin immediate")
+            db.conn.executemany("insert into service_places_next (norm, name, kind, lat, lon, services) "
+                                "values (?, ?, ?, ?, ?, ?)", places)
+        _swap(db, dataset, content_hash, bundled, len(rows))
+        report.committed = True
+    finally:
+        try:
+            _drop_leftovers(db)  # after a swap: the old tables; after a failure: the staging ones
+        finally:
+            _release_lease(db, holder)
+
+
+def _swap(db: sqlite_utils.Database, dataset: str, content_hash: str, bundled: bool, rows: int) -> None:
+    """The staged tables become the live ones: renames and the R*Tree triggers, one short transaction (no row is
+    copied, no index built). The old tables are dropped afterwards, in a transaction of their own."""
+    with db.conn:
+        db.execute("begin immediate")
+        for sql in _triggers():
+            db.execute(f"drop trigger if exists {sql.split()[2]}")
+        for (live, stage), old in zip(_STAGED.items(), _RETIRED):
+            db.execute(f"alter table {live} rename to {old}")
+            db.execute(f"alter table {stage} rename to {live}")
+        for sql in _triggers():
+            db.execute(sql)
         db.execute("insert into service_datasets (name, content_hash, bundled, rows, loaded_at) values (?, ?, ?, ?, ?) "
                    "on conflict(name) do update set content_hash = excluded.content_hash, bundled = excluded.bundled, "
                    "rows = excluded.rows, loaded_at = excluded.loaded_at",
-                   [dataset, content_hash, int(bundled), len(rows), utcnow_iso()])
-    report.committed = True
+                   [dataset, content_hash, int(bundled), rows, utcnow_iso()])
 
 
 def bundled_files(content_dir: Path) -> list[Path]:
@@ -561,10 +691,22 @@ def ensure_bundled_services(db: sqlite_utils.Database, content_dir: Path | str,
         if report.rejected:
             log.warning("bundled services file %s: %d row(s) rejected", path.name, len(report.rejected))
     if gone:
-        with db.conn:
-            db.execute("begin immediate")
-            for name in gone:
-                total.removed += db.execute("delete from services where dataset = ?", [name]).rowcount
-                db.execute("delete from service_datasets where name = ?", [name])
-            refresh_places(db)
+        from .deliveries import worker_id
+
+        holder = worker_id()
+        try:
+            _take_lease(db, holder)  # not under a running import's feet: it would bring the rows back
+        except ServiceImportError as exc:
+            log.warning("removed bundled services files not unloaded yet: %s", exc)
+            total.errors.append(str(exc))
+            return total
+        try:
+            with db.conn:
+                db.execute("begin immediate")
+                for name in gone:
+                    total.removed += db.execute("delete from services where dataset = ?", [name]).rowcount
+                    db.execute("delete from service_datasets where name = ?", [name])
+                refresh_places(db)
+        finally:
+            _release_lease(db, holder)
     return total

@@ -87,6 +87,11 @@ class EntryStore:
         added, updated, unchanged, retired = [], [], 0, []
         known = {r["id"]: (r["file_hash"], r["status"]) for r in
                  self.db.query("select id, file_hash, status from entries")}
+        # Entries this sync retired because their file was gone: when the file comes back, even byte for byte, the
+        # entry comes back with it (a curator's /retire is another actor and stays).
+        gone = {r["entry_id"] for r in self.db.query(
+            "select entry_id from entry_reviews where id in (select max(id) from entry_reviews group by entry_id) "
+            "and actor = 'sync' and to_status = 'retired'")}
         seen: set[str] = set()
         with self.db.conn:
             self.db.execute("begin immediate")
@@ -95,7 +100,7 @@ class EntryStore:
                 file_hash = entry.content_hash
                 if entry.id not in known:
                     added.append(entry.id)
-                elif known[entry.id][0] == file_hash:
+                elif known[entry.id][0] == file_hash and not (entry.id in gone and known[entry.id][1] == "retired"):
                     unchanged += 1
                     continue
                 else:

@@ -274,10 +274,10 @@ def test_a_failure_while_writing_leaves_nothing_half_imported(db, tmp_path, monk
     import_services(db, write_csv(tmp_path / "first.csv", [row(id="kept", fee_min_cny="100", fee_max_cny="200")]),
                     today=TODAY)
 
-    def explode(database):
+    def explode(*args):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(module, "refresh_places", explode)
+    monkeypatch.setattr(module, "place_rows", explode)  # after the rows are staged, before the swap
     changed = write_csv(tmp_path / "second.csv", [row(id="kept", fee_min_cny="999", fee_max_cny="999"), row(id="new")])
     with pytest.raises(RuntimeError):
         import_services(db, changed, today=TODAY)
@@ -435,3 +435,63 @@ def test_thousands_of_unknown_columns_give_a_short_error(db, tmp_path):
     with pytest.raises(ServiceImportError) as caught:
         import_services(db, path, today=TODAY)
     assert "and 4990 more" in str(caught.value) and len(str(caught.value)) < 1000
+
+
+# Big and endless files ------------------------------------------------------------------------------------------
+
+def test_reading_dev_zero_stops_at_the_size_limit_with_a_clear_error(db):
+    """stat() says 0 bytes for /dev/zero; the limit is counted on the bytes actually read."""
+    with pytest.raises(ServiceImportError, match="larger than the 1 MB limit"):
+        import_services(db, "/dev/zero", max_bytes=2**20, today=TODAY)
+    assert count_services(db) == 0
+
+
+def test_cli_import_of_dev_zero_is_refused_at_the_limit(tmp_path, monkeypatch):
+    import knowledge.service_import as module
+    from bot.cli import cli
+
+    monkeypatch.setattr(module, "MAX_FILE_BYTES", 2**20)
+    result = CliRunner().invoke(cli, ["services", "import", "/dev/zero"], env={"SPROUT_DATA_DIR": str(tmp_path)})
+    assert result.exit_code == 1
+    assert "zero: the file is larger than the 1 MB limit" in result.output and "Traceback" not in result.output
+
+
+def test_a_big_import_is_staged_in_chunks_and_never_holds_the_lock_between_them(db, tmp_path, monkeypatch):
+    """Another connection that will not wait at all (timeout 0) can write between every two chunks, and what it
+    reads is always the whole old directory or the whole new one, never half an import."""
+    import sqlite3
+
+    import knowledge.service_import as module
+
+    monkeypatch.setattr(module, "CHUNK_ROWS", 10)
+    import_services(db, write_csv(tmp_path / "first.csv", [row(id="kept")]), today=TODAY)
+    other = sqlite3.connect(tmp_path / "sprout.db", timeout=0, isolation_level=None)
+    seen: list[int] = []
+
+    def between_transactions(sql: str) -> None:
+        if sql.strip().lower() == "begin immediate":
+            other.execute("begin immediate")  # raises "database is locked" if the importer held the lock
+            other.execute("insert into audit_log (at, actor, action) values ('now', 'bot', 'write')")
+            other.execute("commit")
+            seen.append(other.execute("select count(*) from services").fetchone()[0])
+
+    db.conn.set_trace_callback(between_transactions)
+    rows = [row(id=f"new-{i:03d}", lat=f"31.{i:03d}") for i in range(95)] + [row(id="kept", vacancies="1")]
+    report = import_services(db, write_csv(tmp_path / "big.csv", rows), today=TODAY)
+    db.conn.set_trace_callback(None)
+    assert (report.inserted, report.updated, report.committed) == (95, 1, True)
+    assert len(seen) >= 20  # copy, upsert and R*Tree chunks, each its own transaction
+    assert seen[0] == 1 and seen[-1] == 96 and set(seen) == {1, 96}
+    assert other.execute("select count(*) from audit_log").fetchone()[0] == len(seen)
+    assert count_services(db) == 96 and search_services(db, 31.05, 121.438, radius_km=1).total >= 1
+    assert get_service(db, "kept").vacancies == 1
+    tables = {r[0] for r in db.execute("select name from sqlite_master where type = 'table'")}
+    assert not tables & {"services_next", "services_next_rtree", "service_places_next", "services_old"}
+
+
+def test_an_import_fails_while_another_holds_the_import_lease(db, tmp_path):
+    db.execute("insert into leases (name, holder, expires_at) values ('services-import', 'elsewhere:1:x', "
+               "'2999-01-01T00:00:00Z')")
+    with pytest.raises(ServiceImportError, match="another services import is running"):
+        import_services(db, write_csv(tmp_path / "s.csv", [row()]), today=TODAY)
+    assert count_services(db) == 0

@@ -169,3 +169,46 @@ def migrate_up_to(db, last: int) -> None:
         with db.conn:
             step(db)
             db.execute("insert into migrations values (?, ?, 'x')", [version, step.__name__])
+
+
+def test_a_pass_without_the_tips_calendar_keeps_the_watermark_so_that_weeks_tips_come_later(db, tmp_path):
+    """tips.yaml unreadable (here: a folder) at the slot: nothing is planned and the watermark does not move; once
+    the file is back, the next pass plans that week's tips."""
+    from knowledge.bundle import load_knowledge
+    from knowledge.settings import REPO_ROOT
+
+    content = tmp_path / "content"
+    (content / "tips" / "tips.yaml").mkdir(parents=True)
+    broken, problems = load_knowledge(content, date(2026, 11, 30))
+    assert "content/tips/tips.yaml:1: error: file cannot be read" in [str(p).replace(" (Is a directory)", "")
+                                                                      for p in problems]
+    monday = datetime(2026, 11, 30, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai, the children's slot
+    for i in range(3):
+        # 182 days old at the slot before, 189 at this one: a new tip (tip-d0189) is due this week.
+        subscribed_child(db, f"tg:{i}", date(2026, 5, 25), monday - timedelta(days=30), chat_id=i)
+    Ledger(db, calendar()).plan(monday - timedelta(days=1))  # an earlier pass set the watermark
+    watermark = db.execute("select planned_until from planner_state").fetchone()
+    held = Ledger(db, broken.tips).plan(monday + timedelta(minutes=1))
+    assert held.planned == 0
+    assert db.execute("select planned_until from planner_state").fetchone() == watermark
+    fixed, _ = load_knowledge(REPO_ROOT / "content", date(2026, 11, 30))
+    report = Ledger(db, fixed.tips).plan(monday + timedelta(minutes=2))
+    assert report.planned == 6  # the tip and the 6-month check-in for each child
+    due = {r for r in db.execute("select item_id, due_at from deliveries where kind = 'tip' and state = 'pending'")}
+    assert due == {("tip-d0189", iso(monday))}
+
+
+def test_tips_due_refuses_an_unreadable_tips_file_with_its_path(tmp_path):
+    import shutil
+
+    from knowledge.settings import REPO_ROOT
+
+    content = tmp_path / "content"
+    shutil.copytree(REPO_ROOT / "content", content, ignore=shutil.ignore_patterns("eval"))
+    (content / "tips" / "tips.yaml").unlink()
+    (content / "tips" / "tips.yaml").mkdir()
+    result = CliRunner().invoke(cli, ["tips", "due", "--at", "2026-11-30T01:00", "--json"],
+                                env={"SPROUT_CONTENT_DIR": str(content), "SPROUT_DATA_DIR": str(tmp_path / "data")})
+    assert result.exit_code == 1
+    assert "content/tips/tips.yaml:1: error: file cannot be read" in result.output
+    assert "Traceback" not in result.output
