@@ -164,6 +164,9 @@ SIGNS = [
     ("there's a firm lump low on the right of his belly that wasn't there last week", None, "abdominal_lump"),
     ("他一哭我就拿拖鞋打他屁股，打得很重", None, "abuse_disclosure"),
     ("我最近又开始割手腕了", None, "caregiver_self_harm"),
+    # after set h: nicotine refill liquid and a pesticide kept in a drinks bottle
+    ("pretty sure she sucked on my vape refill, the nicotine one, 20 months", None, "household_chemical"),
+    ("孩子把爷爷放在饮料瓶里的百草枯喝了一小口", None, "household_chemical"),
     ("my baby is not breathing", None, "not_breathing"),
     ("宝宝没有呼吸了", None, "not_breathing"),
     ("she stopped breathing", None, "not_breathing"),
