@@ -162,6 +162,11 @@ def _params(headers, body: bytes) -> dict[str, Any]:
         params = {"multipart": True}
     elif body:
         params = {k: v[-1] for k, v in parse_qs(body.decode(), keep_blank_values=True).items()}
+    return decode_json_values(params)
+
+
+def decode_json_values(params: dict[str, Any]) -> dict[str, Any]:
+    """Bot API parameters sent as JSON text (reply_markup, entities) decoded in place; other values as they are."""
     for key, value in list(params.items()):
         if isinstance(value, str) and value[:1] in "{[":
             try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from fake_bot_api import decode_json_values
 from telegram.request import BaseRequest, RequestData
 
 BOT_USER = {"id": 999000, "is_bot": True, "first_name": "Sprout", "username": "SproutTestBot",
@@ -45,13 +46,7 @@ class RecordingRequest(BaseRequest):
         name = url.rsplit("/", 1)[-1]
         params: dict[str, Any] = {}
         if request_data is not None:
-            params = dict(request_data.parameters)
-            for key, value in list(params.items()):
-                if isinstance(value, str) and value[:1] in "{[":
-                    try:
-                        params[key] = json.loads(value)
-                    except ValueError:
-                        pass
+            params = decode_json_values(dict(request_data.parameters))
             if request_data.multipart_data:
                 params["files"] = {k: v for k, v in request_data.multipart_data.items()}
         self.calls.append((name, params))

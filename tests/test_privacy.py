@@ -32,6 +32,7 @@ from knowledge.settings import Settings
 from knowledge.users import UserStore
 from telegram_fake import RecordingRequest, callback_update, message_update
 from test_telegram_bot import Bot, add_child, buttons, onboard, texts
+from test_telegram_bot import run as drive
 
 GROUP = -100777
 CHILD, BIRTH = "Wilhelmina", "2026-05-17"  # a date in no bundled content file
@@ -47,14 +48,6 @@ def rt(tmp_path, shared_model, shared_parts, clock):
     runtime = build_runtime(settings, clock=clock, embedder_factory=lambda: shared_model, shared=shared_parts)
     yield runtime
     runtime.db.conn.close()
-
-
-async def drive(runtime, script):
-    bot = Bot(runtime)
-    async with bot.app:
-        await script(bot)
-    assert bot.errors == []
-    return bot
 
 
 def run(runtime, script):

@@ -52,6 +52,8 @@ class SignRow:
     ages: tuple[float, float] | None = None      # months [from, to): the sign counts only then (or age unknown)
     exempt_when: tuple[str, ...] = ()            # everyday contexts anywhere in the message that cancel it
     past_exempt: bool = False                    # a past event that was resolved ("last year ... fine since")
+    pet_as_cause: bool = False                   # a pet in the sentence is the cause ("the cat knocked my tea over
+                                                 # the baby"), never the patient: the sign stands
     line: int = 0
 
 
@@ -179,7 +181,7 @@ def parse_sign_table(text: str, path: str, builtins: Mapping[str, str]) -> tuple
                             bool(raw.get("exemptable", True)), MappingProxyType(_texts(raw.get("examples"))),
                             MappingProxyType(_texts(raw.get("near_misses"))), requires,
                             tuple(float(a) for a in ages) if ages else None, tuple(exempt),
-                            bool(raw.get("past_exempt", False)), line))
+                            bool(raw.get("past_exempt", False)), bool(raw.get("pet_as_cause", False)), line))
     modifiers = data.get("modifiers") or {}
     if not isinstance(modifiers, dict):
         problems.append(f"{path}:1: modifiers must be a mapping of name to thresholds")

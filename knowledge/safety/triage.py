@@ -479,6 +479,7 @@ class Triage:
         self._past = re.compile(table.expand(table.vocabulary.get("past_time", "(?!x)x"), builtins), re.ASCII)
         self._venting = re.compile(table.expand(table.vocabulary.get("venting", "(?!x)x"), builtins), re.ASCII)
         self._resolved = re.compile(table.expand(table.vocabulary.get("resolved", "(?!x)x"), builtins), re.ASCII)
+        self._pet_as_cause = frozenset(row.id for row in table.rows if row.pet_as_cause)
         self._always: set[int] = set()                 # rules without keywords
         self._prefixes: dict[str, set[int]] = {}       # English keyword (a word prefix) -> rules
         self._zh_chars: dict[str, set[int]] = {}       # one-character Chinese keyword -> rules
@@ -579,19 +580,11 @@ class Triage:
             no_child = not (CHILD_WORDS.search(t) or YOUNG_WORDS.search(t))
             hits = [h for h in hits if not (
                 (no_child and levels[h.sign] == "urgent") or
-                (levels[h.sign] in ("emergency", "urgent") and h.sign not in _AGENT_SIGNS and
+                (levels[h.sign] in ("emergency", "urgent") and h.sign not in self._pet_as_cause and
                  _pet_is_the_subject(t[ctx.sentence_start(h.start):h.start])))]
             reassured = True
         reassured = reassured or any(h not in hits for h in escalating)
         return dataclasses.replace(_result(hits, age, temps, levels), venting=venting, reassured=reassured)
-
-
-# Signs of something done to a child (a scald, a swallowed battery, a fall): a pet in the sentence is more often the
-# cause ("the cat knocked my tea over the baby") than the patient.
-_AGENT_SIGNS = frozenset({"burn", "scald_or_burn_blisters", "poisoning", "household_chemical", "swallowed_object",
-                          "button_battery_magnet", "magnets_or_battery_missing", "serious_injury", "choking",
-                          "choking_silent", "drowning", "near_drowning", "fall_from_furniture", "fall_down_stairs",
-                          "eye_injury", "nose_or_ear_object"})
 
 
 def _pet_is_the_subject(before: str) -> bool:
