@@ -57,6 +57,50 @@ class Source:
         return {"publisher": self.publisher, "title": self.title, "url": self.url, "year": self.year}
 
 
+# Review states, in order of trust. "drafted": written from its sources, no second reader yet. "source-checked":
+# someone other than the author compared every claim with the listed sources. "approved": a named reviewer (a
+# curator id in the review workflow) signed it off. Only the last two may be published.
+REVIEW_STATES = ("drafted", "source-checked", "approved")
+PUBLISHABLE_STATES = ("source-checked", "approved")
+# What a record of the review log says happened. A check ends "consistent" (nothing to change), "corrected" (the
+# checker fixed what disagreed with the sources) or "needs-changes" (found problems, left for the author).
+REVIEW_OUTCOMES = ("drafted", "edited", "consistent", "corrected", "needs-changes", "approved")
+CHECK_OUTCOMES = ("consistent", "corrected")
+_APPROVER = re.compile(r"^tg:\d+$")   # a curator id, as the review workflow records it
+
+
+@dataclass(frozen=True)
+class ReviewRecord:
+    """One line of an entry's review log: who did what, when, against which of its sources, with which outcome."""
+    date: date
+    by: str
+    did: str
+    outcome: str
+    against: tuple[int, ...] = ()   # 1-based numbers of the entry's sources the work was compared with
+    note: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"date": self.date.isoformat(), "by": self.by, "did": self.did}
+        if self.against:
+            out["against"] = list(self.against)
+        out["outcome"] = self.outcome
+        if self.note:
+            out["note"] = self.note
+        return out
+
+
+def review_records_from_dicts(rows: Iterable[dict[str, Any]] | None) -> tuple[ReviewRecord, ...]:
+    """Review records back from their stored form (ReviewRecord.as_dict)."""
+    return tuple(ReviewRecord(date.fromisoformat(str(r["date"])), r["by"], r["did"], r["outcome"],
+                              tuple(r.get("against") or ()), r.get("note") or "") for r in rows or ())
+
+
+def last_check(log: Iterable[ReviewRecord]) -> ReviewRecord | None:
+    """The newest record that checked or approved the entry: what its "reviewed" date and reviewer mean."""
+    checks = [r for r in log if r.outcome in CHECK_OUTCOMES + ("approved",)]
+    return checks[-1] if checks else None
+
+
 RED_FLAG_TIMES = ("emergency", "today", "within_24h")     # call the emergency number now / a doctor today / within 24 h
 RED_FLAG_TOPICS = ("health",)                               # entries that must carry red flags
 
@@ -100,6 +144,8 @@ class Entry:
     texts: dict[str, EntryText] = field(hash=False)
     path: str = ""
     red_flags: tuple[RedFlag, ...] = ()
+    review_state: str = "drafted"
+    review_log: tuple[ReviewRecord, ...] = ()
 
     def text(self, lang: str) -> EntryText:
         return self.texts.get(lang) or self.texts["en"]
@@ -112,6 +158,9 @@ class Entry:
         payload = json.dumps(self.as_dict(), sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
+    def review_dict(self) -> dict[str, Any]:
+        return {"state": self.review_state, "log": [r.as_dict() for r in self.review_log]}
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "id": self.id, "topic": self.topic, "age_months": [self.age_min, self.age_max], "status": self.status,
@@ -120,6 +169,7 @@ class Entry:
             "review_by": self.review_by.isoformat() if self.review_by else None,
             "sources": [s.as_dict() for s in self.sources],
             **({"red_flags": [f.as_dict() for f in self.red_flags]} if self.red_flags else {}),
+            "review": self.review_dict(),
             "texts": {lang: {"title": t.title, "body": t.body, "questions": list(t.questions)}
                       for lang, t in sorted(self.texts.items())},
         }
@@ -319,10 +369,13 @@ def parse_entry(text: str, path: str, min_questions: int = 3, max_questions: int
         r.error("status", f"unknown status {status!r}; one of: {', '.join(STATUSES)}")
     author = r.text("author")
     published = status == "published"
-    reviewer = r.text("reviewer", required=published)
-    if published and reviewer and reviewer == author:
-        r.error("reviewer", "a published entry needs a reviewer other than its author")
-    reviewed = r.date("reviewed", required=published)
+    for old_key in ("reviewer", "reviewed"):
+        if r.get(old_key) is not None:
+            r.error(old_key, f"{old_key!r} is replaced by the review log: add a 'review:' record saying who checked "
+                             "the entry against which sources, when, and with which outcome")
+    review_state, review_log = _read_review(r, author, published, len(r.get("sources") or []))
+    check = last_check(review_log)
+    reviewer, reviewed = (check.by, check.date) if check else (None, None)
     review_by = r.date("review_by", required=published)
     if reviewed and review_by and review_by <= reviewed:
         r.error("review_by", "review_by must come after reviewed")
@@ -380,8 +433,63 @@ def parse_entry(text: str, path: str, min_questions: int = 3, max_questions: int
     if any(p.level == "error" for p in r.problems) or not (entry_id and topic and status and author):
         return None, r.problems
     entry = Entry(entry_id, topic, age_min, age_max, status, author, reviewer, reviewed, review_by,
-                  tuple(sources), texts, path, red_flags)
+                  tuple(sources), texts, path, red_flags, review_state, review_log)
     return entry, r.problems
+
+
+def _read_review(r: "_Reader", author: str | None, published: bool,
+                 n_sources: int) -> tuple[str, tuple[ReviewRecord, ...]]:
+    """The honest review record: a state and the log that supports it. A published entry must have been checked
+    against its sources by someone other than its author; "approved" needs a named reviewer's approval."""
+    raw = r.get("review")
+    if not isinstance(raw, dict):
+        r.error("review", "missing review: add 'review:' with a state (" + ", ".join(REVIEW_STATES) + ") and a log "
+                          "of who did what, when, against which sources, with which outcome")
+        return "drafted", ()
+    state = r.text("review.state")
+    if state and state not in REVIEW_STATES:
+        r.error("review.state", f"unknown review state {state!r}; one of: {', '.join(REVIEW_STATES)}")
+        state = None
+    records: list[ReviewRecord] = []
+    raw_log = r.get("review.log")
+    if not isinstance(raw_log, list) or not raw_log:
+        r.error("review.log", "the review log needs at least one record (date, by, did, outcome)")
+        raw_log = []
+    for i, item in enumerate(raw_log):
+        key = f"review.log.{i}"
+        if not isinstance(item, dict):
+            r.error(key, "each review record needs date, by, did and outcome")
+            continue
+        day, by, did, outcome = r.date(f"{key}.date", True), r.text(f"{key}.by"), r.text(f"{key}.did"), \
+            r.text(f"{key}.outcome")
+        if outcome and outcome not in REVIEW_OUTCOMES:
+            r.error(f"{key}.outcome", f"unknown outcome {outcome!r}; one of: {', '.join(REVIEW_OUTCOMES)}")
+            outcome = None
+        against = item.get("against") or []
+        if (not isinstance(against, list)
+                or not all(isinstance(n, int) and not isinstance(n, bool) and 1 <= n <= n_sources for n in against)):
+            r.error(f"{key}.against", f"against lists the numbers (1-{n_sources}) of the sources the work was "
+                                      f"compared with, not {against!r}")
+            against = []
+        if outcome in CHECK_OUTCOMES and not against:
+            r.error(f"{key}.against", "a check must say which sources it compared the entry with (against: [1, 2])")
+        if outcome in CHECK_OUTCOMES and by and by == author:
+            r.error(f"{key}.by", "a source check must be done by someone other than the author")
+        if outcome == "approved" and by and not _APPROVER.match(by):
+            r.error(f"{key}.by", "an approval names the reviewer's curator id, like 'tg:123456'")
+        if records and day and day < records[-1].date:
+            r.error(f"{key}.date", "review records must be in date order, oldest first")
+        if day and by and did and outcome:
+            records.append(ReviewRecord(day, by, did, outcome, tuple(against), str(item.get("note") or "").strip()))
+    if state == "source-checked" and not any(x.outcome in CHECK_OUTCOMES for x in records):
+        r.error("review.state", "state source-checked needs a record of the check (outcome consistent or corrected)")
+    if state == "approved" and not any(x.outcome == "approved" for x in records):
+        r.error("review.state", "state approved needs a record of the reviewer's approval (outcome approved)")
+    if published and state and state not in PUBLISHABLE_STATES:
+        # A warning while the starter entries the fact-check did not read are being source-checked.
+        r.error("review.state", f"a published entry should be {' or '.join(PUBLISHABLE_STATES)}, not {state!r}: "
+                                "have someone other than the author check it against its sources", level="warning")
+    return state or "drafted", tuple(records)
 
 
 def red_flags_from_dicts(rows: Iterable[dict[str, Any]] | None) -> tuple[RedFlag, ...]:
@@ -443,8 +551,9 @@ def render_entry_file(entry: Entry) -> str:
     """Write an entry back to its file format (used when curators propose entries from Telegram)."""
     front = {
         "id": entry.id, "topic": entry.topic, "age_months": [entry.age_min, entry.age_max], "status": entry.status,
-        "author": entry.author, "reviewer": entry.reviewer, "reviewed": entry.reviewed, "review_by": entry.review_by,
+        "author": entry.author, "review_by": entry.review_by,
         "sources": [s.as_dict() for s in entry.sources],
+        "review": {"state": entry.review_state, "log": [r.as_dict() for r in entry.review_log]},
         "red_flags": [f.as_dict() for f in entry.red_flags] or None,
     }
     for lang, t in entry.texts.items():

@@ -15,7 +15,7 @@ import sqlite_utils
 
 from .ages import add_months, age_months
 from .content import (LANGUAGES, MAX_AGE_MONTHS, Entry, EntryText, Source, find_doses, parse_entry,
-                      red_flags_from_dicts, render_entry_file)
+                      ReviewRecord, red_flags_from_dicts, render_entry_file, review_records_from_dicts)
 from .schedule import iso
 from .settings import Settings
 from .store import EntryStore
@@ -271,7 +271,9 @@ def entry_from_dict(data: dict[str, Any]) -> Entry:
         status=data["status"], author=data["author"], reviewer=data.get("reviewer"), reviewed=day(data.get("reviewed")),
         review_by=day(data.get("review_by")), sources=tuple(Source(**s) for s in data["sources"]),
         texts={lang: EntryText(t["title"], t["body"], tuple(t["questions"])) for lang, t in data["texts"].items()},
-        red_flags=red_flags_from_dicts(data.get("red_flags")))
+        red_flags=red_flags_from_dicts(data.get("red_flags")),
+        review_state=(data.get("review") or {}).get("state", "drafted"),
+        review_log=review_records_from_dicts((data.get("review") or {}).get("log")))
 
 
 def with_questions(entry: Entry, lang: str, questions: Iterable[str]) -> Entry:
@@ -325,14 +327,17 @@ class Workflow:
         """Check the entry and queue it for review; CurationError('problems') carries the Check when it fails."""
         current = self.store.get(entry.id)
         editing = current is not None and current.status == "published"
-        check = check_entry(entry, entry_links(current) if editing else ())
         now = self.clock()
+        # The review log keeps what happened to the entry before and says who proposed this version.
+        record = ReviewRecord(now.date(), actor, f"proposed {'an edit' if editing else 'the entry'} via {origin}",
+                              "edited" if editing else "drafted")
+        proposed = replace(entry, status="in_review", author=actor, reviewer=None, reviewed=None, review_by=None,
+                           path="", review_state="drafted", review_log=(*entry.review_log, record))
+        check = check_entry(proposed, entry_links(current) if editing else ())
         if not check.ok:
             audit(self.db, now, actor, "proposal_refused", entry.id,
                   after={"problems": [p.as_dict() for p in check.problems]})
             raise CurationError("problems", check=check)
-        proposed = replace(entry, status="in_review", author=actor, reviewer=None, reviewed=None, review_by=None,
-                           path="")
         if not editing:
             # A new entry exists in `entries` from now on (not published, so never answered from).
             self.store.save(proposed, actor, "propose", before=current, note=f"proposed via {origin}")
@@ -392,8 +397,10 @@ class Workflow:
         if changed:
             self._decide(proposal, "superseded", actor, "the entry changed after this was proposed")
             raise CurationError("changed")
+        approval = ReviewRecord(today, actor, "approved and published it in the review workflow", "approved")
         published = replace(proposal.entry, status="published", reviewer=actor, reviewed=today,
-                            review_by=add_months(today, REVIEW_MONTHS), path=current.path if current else "")
+                            review_by=add_months(today, REVIEW_MONTHS), path=current.path if current else "",
+                            review_state="approved", review_log=(*proposal.entry.review_log, approval))
         self.store.save(published, actor, "publish", before=current, note=f"proposal {proposal_id}")
         self._decide(proposal, "published", actor, None)
         return published

@@ -430,6 +430,13 @@ def _m007_entry_red_flags(db: sqlite_utils.Database) -> None:
     db.execute("update entries set file_hash = 'before-red-flags:' || file_hash where file_hash is not null")
 
 
+def _m_entry_review_log(db: sqlite_utils.Database) -> None:
+    """An entry's honest review record: its state and the log of who checked it against which sources, as JSON."""
+    db.execute("alter table entries add column review text")
+    # Every entry from a file is read again at the next sync, so the review record its file carries comes in.
+    db.execute("update entries set file_hash = 'before-review-log:' || file_hash where file_hash is not null")
+
+
 def _m_update_inbox(db: sqlite_utils.Database) -> None:
     """The durable inbox of Telegram updates (committed before Telegram is told they arrived)."""
     from .inbox import create_schema  # the inbox owns its table
@@ -499,4 +506,4 @@ _m_users_autoincrement.rebuilds_referenced_table = "users"  # type: ignore[attr-
 
 MIGRATIONS: list[Migration] = [_m001_core, _m002_retrieval, _m003_services, _m004_curation, _m005_lean_planning,
                                  _m006_ledger_by_recipient, _m007_entry_red_flags, _m_update_inbox,
-                                 _m_tips_attempts, _m_users_autoincrement]
+                                 _m_tips_attempts, _m_users_autoincrement, _m_entry_review_log]

@@ -9,7 +9,7 @@ from typing import Any, Iterable
 
 import sqlite_utils
 
-from .content import Entry, EntryText, Source, red_flags_from_dicts
+from .content import Entry, EntryText, Source, red_flags_from_dicts, review_records_from_dicts
 from .db import utcnow_iso
 
 
@@ -31,7 +31,13 @@ def _entry_from_rows(row: dict[str, Any], texts: Iterable[dict[str, Any]]) -> En
         texts={t["lang"]: EntryText(t["title"], t["body"], tuple(json.loads(t["questions"]))) for t in texts},
         path=row["path"] or "",
         red_flags=red_flags_from_dicts(json.loads(row["red_flags"]) if row.get("red_flags") else None),
+        **_review_from_row(row.get("review")),
     )
+
+
+def _review_from_row(raw: str | None) -> dict[str, Any]:
+    review = json.loads(raw) if raw else {}
+    return {"review_state": review.get("state", "drafted"), "review_log": review_records_from_dicts(review.get("log"))}
 
 
 class EntryStore:
@@ -61,20 +67,21 @@ class EntryStore:
     def _write(self, entry: Entry, file_hash: str | None) -> None:
         self.db.execute(
             """insert into entries (id, topic, age_min, age_max, status, author, reviewer, reviewed, review_by,
-                   sources, content_hash, path, updated_at, file_hash, red_flags)
-               values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                   sources, content_hash, path, updated_at, file_hash, red_flags, review)
+               values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                on conflict(id) do update set topic=excluded.topic, age_min=excluded.age_min,
                    age_max=excluded.age_max, status=excluded.status, author=excluded.author,
                    reviewer=excluded.reviewer, reviewed=excluded.reviewed, review_by=excluded.review_by,
                    sources=excluded.sources, content_hash=excluded.content_hash, path=excluded.path,
                    updated_at=excluded.updated_at, file_hash=coalesce(excluded.file_hash, entries.file_hash),
-                   red_flags=excluded.red_flags""",
+                   red_flags=excluded.red_flags, review=excluded.review""",
             [entry.id, entry.topic, entry.age_min, entry.age_max, entry.status, entry.author, entry.reviewer,
              entry.reviewed.isoformat() if entry.reviewed else None,
              entry.review_by.isoformat() if entry.review_by else None,
              json.dumps([s.as_dict() for s in entry.sources], ensure_ascii=False), entry.content_hash,
              entry.path or None, utcnow_iso(), file_hash,
-             json.dumps([f.as_dict() for f in entry.red_flags], ensure_ascii=False) if entry.red_flags else None])
+             json.dumps([f.as_dict() for f in entry.red_flags], ensure_ascii=False) if entry.red_flags else None,
+             json.dumps(entry.review_dict(), ensure_ascii=False)])
         self.db.execute("delete from entry_texts where entry_id = ?", [entry.id])
         for lang, text in entry.texts.items():
             self.db.execute("insert into entry_texts (entry_id, lang, title, body, questions) values (?, ?, ?, ?, ?)",

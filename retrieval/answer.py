@@ -41,7 +41,8 @@ class Result:
     age_range: list[int] | None = None
     score: float | None = None
     sources: list[dict[str, Any]] = field(default_factory=list)
-    reviewed: str | None = None
+    reviewed: str | None = None      # the date of the newest source check or approval (None: not checked yet)
+    review_state: str | None = None  # drafted / source-checked / approved: what the "Reviewed" line says
     related: list[dict[str, str]] = field(default_factory=list)
     signs: list[str] = field(default_factory=list)
     hypothetical: bool = False
@@ -75,7 +76,8 @@ def answer_result(entry, lang: str, question_lang: str, age: float | None, relat
     return Result(
         "answer", lang, question_lang, entry_id=entry.id, title=entry.text(lang).title, topic=entry.topic,
         age_range=[entry.age_min, entry.age_max], score=score, sources=[s.as_dict() for s in entry.sources],
-        reviewed=entry.reviewed.isoformat() if entry.reviewed else None, related=related, age_months=age,
+        reviewed=entry.reviewed.isoformat() if entry.reviewed else None, review_state=entry.review_state,
+        related=related, age_months=age,
         safety_box=safety_box(entry, lang, age))
 
 

@@ -16,13 +16,11 @@ GOOD = textwrap.dedent("""\
     age_months: [0, 12]
     status: published
     author: sprout-starter-pack
-    reviewer: sprout-content-review
-    reviewed: 2026-11-20
     review_by: 2027-11-20
     sources:
       - publisher: NHS
         title: Foods to avoid
-        url: https://www.nhs.uk/
+        url: https://www.nhs.uk/baby/weaning-and-feeding/foods-to-avoid-giving-babies-and-young-children/
         year: 2023
     en:
       title: Honey before 12 months
@@ -36,6 +34,18 @@ GOOD = textwrap.dedent("""\
         - 宝宝可以吃蜂蜜吗
         - 七个月能喝蜂蜜水吗
         - 蜂蜜可以吃吗
+    review:
+      state: source-checked
+      log:
+        - date: 2026-11-18
+          by: sprout-starter-pack
+          did: wrote it from the NHS page
+          outcome: drafted
+        - date: 2026-11-20
+          by: checker-a
+          did: compared each claim with source 1
+          against: [1]
+          outcome: consistent
     ---
     ## en
     Do not give honey to a baby under 12 months.
@@ -64,17 +74,25 @@ def test_a_good_entry_parses_with_both_languages():
 
 @pytest.mark.parametrize("change, message, line", [
     (("zh:\n  title: 一岁以内不要吃蜂蜜\n  questions:\n    - 宝宝可以吃蜂蜜吗\n    - 七个月能喝蜂蜜水吗\n    - 蜂蜜可以吃吗\n", ""),
-     "missing language 'zh'", 21),
+     "missing language 'zh'", 31),
     (("age_months: [0, 12]", "age_months: [12, 48]"), "age_months must be [min, max]", 4),
     (("age_months: [0, 12]", "age_months: [10, 2]"), "age_months must be [min, max]", 4),
-    (("sources:\n  - publisher: NHS\n    title: Foods to avoid\n    url: https://www.nhs.uk/\n    year: 2023\n",
-      "sources: []\n"), "no source", 10),
+    (("sources:\n  - publisher: NHS\n    title: Foods to avoid\n    url: https://www.nhs.uk/baby/weaning-and-feeding/foods-to-avoid-giving-babies-and-young-children/\n    year: 2023\n",
+      "sources: []\n"), "no source", 8),
     (("topic: feeding", "topic: cooking"), "unknown topic 'cooking'", 3),
-    (("reviewer: sprout-content-review", "reviewer: sprout-starter-pack"), "reviewer other than its author", 7),
-    (("reviewed: 2026-11-20", "reviewed: 2026-13-45"), "reviewed must be a date", 8),
+    (("author: sprout-starter-pack", "author: sprout-starter-pack\nreviewer: x"), "replaced by the review log", 7),
+    (("by: checker-a", "by: sprout-starter-pack"), "someone other than the author", 33),
+    (("\n      against: [1]", ""), "which sources it compared", 32),
+    (("against: [1]", "against: [2]"), "against lists the numbers (1-1)", 35),
+    (("date: 2026-11-20", "date: 2026-11-17"), "in date order", 32),
+    (("date: 2026-11-20", "date: 2026-13-45"), "date must be a date", 32),
+    (("outcome: consistent", "outcome: looked fine"), "unknown outcome", 36),
+    (("state: source-checked", "state: approved"), "state approved needs", 26),
+    (("outcome: consistent", "outcome: approved"), "curator id", 33),
+    (("state: source-checked", "state: signed"), "unknown review state", 26),
     (("  questions:\n    - can my baby have honey\n    - honey for a 7 month old\n    - is honey ok\n",
-      "  questions:\n    - can my baby have honey\n"), "en.questions must list 3-6", 17),
-    (("Do not give honey to a baby under 12 months.", "Give 5 mg per kg of paracetamol."), "medicine dose", 29),
+      "  questions:\n    - can my baby have honey\n"), "en.questions must list 3-6", 15),
+    (("Do not give honey to a baby under 12 months.", "Give 5 mg per kg of paracetamol."), "medicine dose", 39),
 ])
 def test_broken_entries_report_path_line_and_message(change, message, line):
     old, new = change
