@@ -584,6 +584,8 @@ class Triage:
                  _pet_is_the_subject(t[ctx.sentence_start(h.start):h.start])))]
             reassured = True
         reassured = reassured or any(h not in hits for h in escalating)
+        if not hits and temps and all(36.0 <= c < 38.0 for c, _ in temps):
+            reassured = True   # a measured temperature under 38 C is not a fever (NICE NG143) and no sign is named
         return dataclasses.replace(_result(hits, age, temps, levels), venting=venting, reassured=reassured)
 
 
