@@ -162,8 +162,9 @@ class ReturnToWork:
         return notice + self._after(turn, {**state, "region": value, "region_typed": None}, "region")
 
     def _answer_region_text(self, turn: Turn, state: dict[str, Any], text: str) -> list[Reply]:
-        # One character is enough for a Chinese short name such as 粤 or 沪.
-        if len(text) > 30 or not plain(text):
+        # One character is enough for a Chinese short name such as 粤 or 沪, not for a Latin letter.
+        typed = plain(text)
+        if len(text) > 30 or not typed or (len(typed) < 2 and typed.isascii()):
             return self._error(turn, state, "rtw.region_too_long")
         region = match_region(turn.engine.kb.leave, text)
         if region is not None:
@@ -282,7 +283,7 @@ class ReturnToWork:
             "caveat": ent.caveat[turn.lang],
             "is_due_date": choices.birth > today,
             "early_return": choices.return_day < ent.first_day_back,
-            "under_one_at_return": choices.return_day < ent.nursing_until,
+            "under_one_at_return": choices.return_day < add_months(choices.birth, 12),
             "express_band": age_band(choices.birth, choices.return_day, (6, 12, 36)),
             "care_band": age_band(choices.birth, choices.return_day, (6, 24, 36)),
             "nearby": choices.care != "family" and "nearby" in turn.engine.commands,
