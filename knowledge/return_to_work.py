@@ -72,8 +72,9 @@ def check_return(day: date, birth: date, today: date) -> date:
 
 # Regions ----------------------------------------------------------------------------------------------------
 
-# Administrative suffixes people add or leave off when typing a place name; matching ignores them.
-_SUFFIXES = ("municipality", "province", "city", "shi", "sheng", "省", "市")
+# Administrative suffixes people add or leave off when typing a place name; matching ignores them. Longer first.
+_SUFFIXES = ("specialadministrativeregion", "autonomousregion", "municipality", "province", "特别行政区", "特別行政區",
+             "自治区", "city", "shi", "sheng", "sar", "省", "市")
 
 
 def plain(text: str) -> str:
@@ -91,12 +92,12 @@ def _normalise(text: str) -> str:
 
 
 def match_region(policies: LeavePolicies, text: str) -> RegionPolicy | None:
-    """The region a typed name means ('Beijing', '北京市', 'guangdong province', 'CN-GD', 'gd'), or None."""
+    """The region a typed name means ('Beijing', '北京市', 'guangdong province', '粤', '香港', 'CN-GD', 'gd'), or None."""
     wanted = _normalise(text)
     if not wanted:
         return None
     for region in policies.regions.values():
-        names = {_normalise(n) for n in region.name.values()}
+        names = {_normalise(n) for n in (*region.name.values(), *region.aliases)}
         codes = {_normalise(region.code), _normalise(region.code.split("-")[-1])}
         if wanted in names or wanted in codes:
             return region
@@ -115,27 +116,35 @@ class Extension:
 
 @dataclass(frozen=True)
 class Entitlements:
-    """Leave figures for one birth in one region; `region` is None when only the national baseline is known."""
+    """Leave figures for one birth in one region. `region` is None when only the mainland national baseline is known.
+    Hong Kong and Taiwan (`own_law`) use their own maternity leave and nursing rules, never the mainland baseline.
+    A figure that is unknown is None; the template then says so and links the official text."""
 
     birth: date
     region: RegionPolicy | None
-    national_days: int
-    extra_days: int
+    national_days: int        # the baseline maternity leave: the mainland's 98 days, or HK/TW's own
+    extra_days: int           # what the mainland region adds (0 when unknown or under its own law)
+    extra_known: bool         # False: the region's additional days have not been confirmed
     prenatal_days: int
-    leave_end: date           # the last day of statutory maternity leave
+    leave_end: date           # the last day of statutory maternity leave (the minimum when extra_known is False)
     first_day_back: date      # the day after it
     extensions: tuple[Extension, ...]
     paternity_days: int | None
     childcare_days_per_year: int | None
     childcare_until_age: int | None
     childcare_until: date | None
-    nursing_minutes: int
+    nursing_minutes: int | None
     nursing_extra_minutes_per_baby: int | None
-    nursing_until: date       # the first birthday: nursing breaks apply while the baby is under one
+    nursing_until: date | None     # while the baby is under one (mainland) or two (Taiwan); None when unknown
     born_before_rule: bool    # an earlier regional rule may apply to this birth
     national_source: dict[str, Any]
     national_effective: date
+    national_articles: dict[str, str]
     caveat: dict[str, str]
+
+    @property
+    def own_law(self) -> bool:
+        return bool(self.region and self.region.own_law)
 
     @property
     def total_days(self) -> int:
@@ -144,6 +153,10 @@ class Entitlements:
     @property
     def after_birth_days(self) -> int:
         return self.total_days - self.prenatal_days
+
+    def figure(self, name: str) -> Any:
+        """The region's Figure by name, or None without a region."""
+        return self.region.figures.get(name) if self.region else None
 
 
 def leave_end(birth: date, days_after_birth: int) -> date:
@@ -156,35 +169,42 @@ def entitlements(policies: LeavePolicies, birth: date, region_code: str | None) 
     Assumes the prenatal days are taken before the birth and every day is a calendar day."""
     national = policies.national
     region = policies.region(region_code)
+    effective = national["effective"]
+    effective = effective if isinstance(effective, date) else date.fromisoformat(str(effective))
+    revision = region.revision if region else None
+    common = dict(birth=birth, region=region, national_source=dict(national["source"]), national_effective=effective,
+                  national_articles=dict(policies.national_articles), caveat=dict(policies.caveat),
+                  born_before_rule=bool(revision and birth < revision))
+    if region is not None and region.own_law:
+        days, prenatal = region.figure("maternity").values
+        end = leave_end(birth, days - prenatal)
+        nursing_minutes, nursing_months = region.figure("nursing_break").values
+        return Entitlements(
+            national_days=days, extra_days=0, extra_known=True, prenatal_days=prenatal, leave_end=end,
+            first_day_back=end + timedelta(days=1), extensions=(), paternity_days=region.paternity_leave_days,
+            childcare_days_per_year=None, childcare_until_age=None, childcare_until=None,
+            nursing_minutes=nursing_minutes, nursing_extra_minutes_per_baby=None,
+            nursing_until=add_months(birth, nursing_months) if nursing_months else None, **common)
     national_days, prenatal = int(national["maternity_leave_days"]), int(national["prenatal_days"])
     extra = region.extra_maternity_days if region else 0
+    extra_known = extra is not None
+    extra = extra or 0
     after_birth = national_days + extra - prenatal
     end = leave_end(birth, after_birth)
     extensions = tuple(Extension(str(x["kind"]), int(x["days"]), {"en": x["en"], "zh": x["zh"]},
                                  leave_end(birth, after_birth + int(x["days"])))
                        for x in national.get("extensions") or [])
-
-    def regional(field: str) -> Any:
-        value = getattr(region, field) if region else None
-        return value if value is not None else national.get(field)
-
-    until_age = regional("childcare_leave_until_age_years")
-    childcare_days = regional("childcare_leave_days_per_year")
-    effective = national["effective"]
+    until_age = region.childcare_leave_until_age_years if region else None
+    childcare_days = region.childcare_leave_days_per_year if region else None
     return Entitlements(
-        birth=birth, region=region, national_days=national_days, extra_days=extra, prenatal_days=prenatal,
+        national_days=national_days, extra_days=extra, extra_known=extra_known, prenatal_days=prenatal,
         leave_end=end, first_day_back=end + timedelta(days=1), extensions=extensions,
-        paternity_days=regional("paternity_leave_days"), childcare_days_per_year=childcare_days,
+        paternity_days=region.paternity_leave_days if region else None, childcare_days_per_year=childcare_days,
         childcare_until_age=until_age if childcare_days else None,
         childcare_until=add_months(birth, 12 * until_age) if until_age and childcare_days else None,
         nursing_minutes=int(national["nursing_break_minutes_per_day"]),
         nursing_extra_minutes_per_baby=national.get("nursing_break_extra_minutes_per_additional_baby"),
-        nursing_until=add_months(birth, int(national["nursing_break_until_months"])),
-        born_before_rule=bool(region and birth < region.effective),
-        national_source=dict(national["source"]),
-        national_effective=effective if isinstance(effective, date) else date.fromisoformat(str(effective)),
-        caveat=dict(policies.caveat),
-    )
+        nursing_until=add_months(birth, int(national["nursing_break_until_months"])), **common)
 
 
 # The timeline ----------------------------------------------------------------------------------------------
@@ -256,7 +276,11 @@ class KeyDate:
 def key_dates(ent: Entitlements, plan: Timeline, today: date) -> list[KeyDate]:
     """Every dated event of the plan from today on, in date order (the calendar and the reminders use these)."""
     found = [KeyDate(s.key, s.day) for s in plan.steps]
-    found += [KeyDate("leave_end", ent.leave_end), KeyDate("nursing_end", ent.nursing_until)]
+    # A date worked out from figures nobody has confirmed would only mislead, so it is left out.
+    if ent.extra_known:
+        found.append(KeyDate("leave_end", ent.leave_end))
+    if ent.nursing_until is not None:
+        found.append(KeyDate("nursing_end", ent.nursing_until))
     return sorted((k for k in found if k.day >= today), key=lambda k: (k.day, k.key))
 
 

@@ -74,8 +74,9 @@ def test_milestone_checklists_for_every_check_in_age(kb):
 
 def test_leave_policies_have_a_sourced_baseline_and_regions(kb):
     assert kb.leave.national["maternity_leave_days"] == 98
-    assert len(kb.leave.regions) >= 12
-    assert all(r.source.get("url") for r in kb.leave.regions.values())
+    mainland = {c for c, r in kb.leave.regions.items() if r.system == "mainland"}
+    assert len(mainland) == 31 and {"HK", "TW"} <= set(kb.leave.regions)
+    assert all(r.source.get("url") and r.revision for r in kb.leave.regions.values() if r.checked)
 
 
 def test_regions_table_matches_the_settings(kb):

@@ -349,7 +349,7 @@ def test_errors_are_given_in_the_users_language(settings, kb, renderer, clock, l
     assert chat.text == renderer.t(key, lang)
 
 
-@pytest.mark.parametrize("typed", ["Yunnan", "云南省"])
+@pytest.mark.parametrize("typed", ["Atlantis", "火星省"])
 def test_an_unknown_region_falls_back_to_the_national_baseline_and_says_so(chat, renderer, typed):
     answer_up_to(chat, "region")
     chat.say(typed)
@@ -361,6 +361,54 @@ def test_an_unknown_region_falls_back_to_the_national_baseline_and_says_so(chat,
     replies = chat.tap("rtw:care:family")
     assert f"“{typed}”" in replies[0].text and "national minimums" in replies[0].text
     assert "Maternity leave: 98 days" in replies[0].text
+
+
+@pytest.mark.parametrize("typed", ["河北", "皖"])
+def test_an_unconfirmed_region_says_so_links_the_text_and_never_guesses_a_date(chat, renderer, typed):
+    answer_up_to(chat, "region")
+    chat.say(typed)
+    assert "rtw:return:suggested" not in [b.data for r in chat.replies for row in r.buttons for b in row]
+    assert "I haven't confirmed how many days" in chat.text
+    chat.say("2027-03-01")
+    chat.tap("rtw:pattern:full")
+    chat.tap("rtw:feeding:no")
+    replies = chat.tap("rtw:care:family")
+    plan = replies[0].text
+    assert "Maternity leave: at least 98 days" in plan and "Not checked yet" in plan
+    assert "人口与计划生育条例" in plan and "I won't guess" in plan
+    assert "leave_end" not in ics_events(document(replies))
+
+
+def test_a_confirmed_figure_shows_its_article_and_revision_date(chat):
+    answer_up_to(chat, "care")
+    plan = chat.tap("rtw:care:nursery")[0].text
+    assert "15 days (第十九条, revision of 26 November 2021)" in plan
+    assert "Childcare leave (育儿假):** Not confirmed yet" in plan
+    assert "http://www.beijing.gov.cn/zhengce/dfxfg/202111/t20211126_2546761.html" in plan
+
+
+@pytest.mark.parametrize("lang, typed, expected", [
+    ("en", "Hong Kong", ["Maternity leave: 98 days", "(s. 12 (Part III) 第12條", "5 days (Part IIIA",
+                         "elegislation.gov.hk/hk/cap57", "do not apply"]),
+    ("zh", "台湾", ["产假：共 56 天", "第15條第1項", "7 天（第15條第5項", "law.moj.gov.tw", "不适用"]),
+])
+def test_hong_kong_and_taiwan_plans_use_their_own_law(settings, kb, renderer, clock, lang, typed, expected):
+    chat = Chat(build_engine(settings, kb, renderer, clock), lang=lang)
+    chat.command("return_to_work")
+    chat.say(BIRTH)
+    chat.say(typed)
+    chat.tap("rtw:return:suggested")
+    chat.tap("rtw:pattern:full")
+    chat.tap("rtw:feeding:yes")
+    plan = chat.tap("rtw:care:nursery")[0].text
+    assert all(part in plan for part in expected), plan
+    assert "女职工劳动保护特别规定" not in plan    # no mainland baseline
+
+
+def test_a_chinese_short_name_of_one_character_is_accepted(chat):
+    answer_up_to(chat, "region")
+    chat.say("粤")
+    assert chat.pending["region"] == "CN-GD" and chat.pending["step"] == "return"
 
 
 def test_other_region_button_uses_the_national_baseline(chat, renderer):

@@ -162,7 +162,9 @@ class ReturnToWork:
         return notice + self._after(turn, {**state, "region": value, "region_typed": None}, "region")
 
     def _answer_region_text(self, turn: Turn, state: dict[str, Any], text: str) -> list[Reply]:
-        if not 2 <= len(text) <= 30 or not plain(text):
+        # One character is enough for a Chinese short name such as 粤 or 沪, not for a Latin letter.
+        typed = plain(text)
+        if len(text) > 30 or not typed or (len(typed) < 2 and typed.isascii()):
             return self._error(turn, state, "rtw.region_too_long")
         region = match_region(turn.engine.kb.leave, text)
         if region is not None:
@@ -237,8 +239,9 @@ class ReturnToWork:
             suggested = self._suggested_return(turn, state)
             rows = [[Button(turn.t("rtw.return_suggested", day=suggested), "rtw:return:suggested")]] \
                 if suggested else []
-            text = turn.t("rtw.ask_return", region=self._region_name(turn, ent), days=ent.total_days,
-                          end=ent.leave_end, first=ent.first_day_back)
+            key = "rtw.ask_return" if ent.extra_known else "rtw.ask_return_unconfirmed"
+            text = turn.t(key, region=self._region_name(turn, ent), days=ent.total_days, end=ent.leave_end,
+                          first=ent.first_day_back)
             return text, rows
         buttons = [Button(turn.t(f"rtw.{step}.{o}"), f"rtw:{step}:{o}") for o in OPTIONS[step]]
         return turn.t(f"rtw.ask_{step}"), [[b] for b in buttons]
@@ -254,7 +257,10 @@ class ReturnToWork:
 
     def _suggested_return(self, turn: Turn, state: dict[str, Any]) -> date | None:
         birth = date.fromisoformat(state["birth"])
-        first = entitlements(turn.engine.kb.leave, birth, state.get("region")).first_day_back
+        ent = entitlements(turn.engine.kb.leave, birth, state.get("region"))
+        if not ent.extra_known:
+            return None  # never suggest a date worked out from figures nobody has confirmed
+        first = ent.first_day_back
         try:
             return check_return(first, birth, turn.today)
         except DateInputError:
@@ -277,7 +283,7 @@ class ReturnToWork:
             "caveat": ent.caveat[turn.lang],
             "is_due_date": choices.birth > today,
             "early_return": choices.return_day < ent.first_day_back,
-            "under_one_at_return": choices.return_day < ent.nursing_until,
+            "under_one_at_return": choices.return_day < add_months(choices.birth, 12),
             "express_band": age_band(choices.birth, choices.return_day, (6, 12, 36)),
             "care_band": age_band(choices.birth, choices.return_day, (6, 24, 36)),
             "nearby": choices.care != "family" and "nearby" in turn.engine.commands,
