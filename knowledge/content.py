@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any, Iterable
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -28,6 +29,33 @@ _DOSE_PATTERNS = (
     re.compile(r"\d+(?:[.,]\d+)?\s*(?:ml|毫升)\s*(?:of\s+)?(?:paracetamol|acetaminophen|ibuprofen|calpol|nurofen|"
                r"tylenol|motrin|syrup|medicine|对乙酰氨基酚|布洛芬|泰诺林|美林|退烧药|糖浆|药)", re.I),
 )
+
+
+# A site's front door, not a document: the root, an index page or a language root ("/en/", "/zh-cn/index.html").
+_SITE_ROOT_PATH = re.compile(r"^/?(?:(?:en|eng|english|zh|cn|chinese|zh-cn|zh-hans|zh_cn|zhs|gb|big5|home|portal)/?)?"
+                             r"(?:(?:index|default|home|new_index)\.(?:html?|s?html|php|aspx?|jsp))?$", re.I)
+
+
+def site_root_url(url: str) -> bool:
+    """True when a source URL is only a website's home page (or a language root) rather than a document.
+
+    A claim is traceable only to the page, guideline or regulation that supports it; a home page makes a reader
+    search the site, and the National Health Commission's home page was cited for some 70 different claims."""
+    parts = urlsplit(str(url).strip())
+    if not parts.netloc:
+        return False
+    return not parts.query and bool(_SITE_ROOT_PATH.match(parts.path))
+
+
+def url_problem(url: str) -> str | None:
+    """Why a source URL cannot support a claim, or None when it can."""
+    url = str(url).strip()
+    if not url.startswith(("https://", "http://")):
+        return f"source url must be a web address, not {url!r}"
+    if site_root_url(url):
+        return (f"source url {url!r} is a site's home page: link the document that supports the claim (the "
+                "guideline, regulation or page itself)")
+    return None
 
 
 def find_doses(text: str) -> list[str]:
@@ -392,8 +420,8 @@ def parse_entry(text: str, path: str, min_questions: int = 3, max_questions: int
                 continue
             publisher, title, url = r.text(f"{key}.publisher"), r.text(f"{key}.title"), r.text(f"{key}.url")
             year = raw.get("year")
-            if url and not url.startswith("https://") and not url.startswith("http://"):
-                r.error(f"{key}.url", f"source url must be a web address, not {url!r}")
+            if url and url_problem(url):
+                r.error(f"{key}.url", url_problem(url))
             if not isinstance(year, int) or not 1950 <= year <= 2100:
                 r.error(f"{key}.year", f"source year must be a year like 2023, not {year!r}")
                 year = None

@@ -7,7 +7,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from .content import Problem, bilingual, line_of, read_yaml
+from .content import Problem, bilingual, line_of, read_yaml, url_problem
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,14 @@ def _source_ok(source: Any) -> bool:
     return isinstance(source, dict) and all(source.get(k) for k in ("publisher", "title", "url", "year"))
 
 
+def _url_problems(source: Any, key: str, lines: dict[str, int], rel: str) -> list[Problem]:
+    """A source's link must reach the regulation text, not the publisher's home page."""
+    if not isinstance(source, dict) or not source.get("url"):
+        return []
+    message = url_problem(source["url"])
+    return [Problem(rel, line_of(lines, f"{key}.url"), message)] if message else []
+
+
 def _as_date(value: Any) -> date | None:
     if isinstance(value, date):
         return value
@@ -59,6 +67,7 @@ def load_leave(content_dir: Path) -> tuple[LeavePolicies | None, list[Problem]]:
             problems.append(Problem(rel, line_of(lines, f"national.{key}"), f"national.{key} must be a whole number"))
     if not _source_ok(national.get("source")) or _as_date(national.get("effective")) is None:
         problems.append(Problem(rel, line_of(lines, "national"), "national baseline needs a source and an effective date"))
+    problems += _url_problems(national.get("source"), "national.source", lines, rel)
     if not bilingual(data.get("caveat")):
         problems.append(Problem(rel, 1, "leave.yaml needs a 'caveat' in en and zh"))
     regions: dict[str, RegionPolicy] = {}
@@ -72,6 +81,10 @@ def load_leave(content_dir: Path) -> tuple[LeavePolicies | None, list[Problem]]:
         effective = _as_date(raw.get("effective"))
         if not _source_ok(raw.get("source")) or effective is None:
             problems.append(Problem(rel, line, f"region {code}: needs a source (publisher, title, url, year) and an effective date"))
+            continue
+        found = _url_problems(raw.get("source"), f"{key}.source", lines, rel)
+        if found:
+            problems += found
             continue
         numbers = {k: raw.get(k) for k in ("extra_maternity_days", "paternity_leave_days",
                                             "childcare_leave_days_per_year", "childcare_leave_until_age_years")}
