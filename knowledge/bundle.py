@@ -11,6 +11,7 @@ from typing import Any
 
 from .chatter import chatter_file_problems
 from .content import LANGUAGES, TOPICS, Entry, Problem, load_entries
+from .facts import facts_problems
 from .leave import LeavePolicies, load_leave
 from .milestones import Checklist, load_milestones
 from .regions import Regions, load_regions
@@ -94,6 +95,7 @@ def load_knowledge(content_dir: Path, today: date, thorough: bool = False) -> tu
     if thorough:
         problems += sign_table_problems(content_dir)
         problems += chatter_file_problems(content_dir)
+        problems += facts_problems(content_dir)
     problems += stale_problems(entries, today)
     kb = KnowledgeBase(tuple(entries), tuple(tips), tuple(milestones), leave, regions, scope, synonyms)
     return kb, problems
