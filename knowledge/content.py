@@ -131,6 +131,7 @@ def last_check(log: Iterable[ReviewRecord]) -> ReviewRecord | None:
 
 RED_FLAG_TIMES = ("emergency", "today", "within_24h")     # call the emergency number now / a doctor today / within 24 h
 RED_FLAG_TOPICS = ("health",)                               # entries that must carry red flags
+POSTNATAL_FILE = "postnatal.yaml"   # and so must the entries listed there: the mother's health after birth
 
 
 @dataclass(frozen=True)
@@ -565,6 +566,47 @@ def _read_red_flags(r: "_Reader", topic: str | None, published: bool) -> tuple[R
         flags.append(RedFlag(when, texts, tuple(float(a) for a in ages) if ages else None))
     order = {t: i for i, t in enumerate(RED_FLAG_TIMES)}
     return tuple(sorted(flags, key=lambda f: order[f.when]))
+
+
+def postnatal_problems(content_dir: Path, entries: Iterable[Entry]) -> list[Problem]:
+    """Entries about the mother's health after birth (content/postnatal.yaml) carry red flags like health entries,
+    and each includes the warning signs the list names for it at `today` or `emergency` (pre-eclampsia, a clot)."""
+    rel = f"content/{POSTNATAL_FILE}"
+    if not (content_dir / POSTNATAL_FILE).exists():
+        return []
+    data, lines, problems = read_yaml(content_dir / POSTNATAL_FILE, rel)
+    if data is None:
+        return problems
+    if not isinstance(data, dict) or not isinstance(data.get("entries"), list):
+        return [Problem(rel, 1, "postnatal.yaml needs 'signs' and an 'entries' list")]
+    signs: dict[str, re.Pattern[str]] = {}
+    for name, pattern in (data.get("signs") or {}).items():
+        try:
+            signs[name] = re.compile(str(pattern), re.I)
+        except re.error as exc:
+            problems.append(Problem(rel, line_of(lines, f"signs.{name}"), f"sign {name}: not a regular expression: {exc}"))
+    by_id = {e.id: e for e in entries}
+    for i, row in enumerate(data["entries"]):
+        line = line_of(lines, f"entries.{i}")
+        entry_id = row.get("id") if isinstance(row, dict) else None
+        entry = by_id.get(entry_id)
+        if entry is None:
+            problems.append(Problem(rel, line, f"unknown entry {entry_id!r}"))
+            continue
+        level = "error" if entry.status == "published" else "warning"
+        if not entry.red_flags:
+            problems.append(Problem(entry.path, 2, "an entry about the mother's health after birth needs red_flags: "
+                                                   "when to call the emergency number or see a doctor today, in both "
+                                                   f"languages (listed in {rel})", level))
+            continue
+        urgent = [f.texts.get("en", "") for f in entry.red_flags if f.when in ("emergency", "today")]
+        for name in row.get("needs") or []:
+            if name not in signs:
+                problems.append(Problem(rel, line, f"unknown sign {name!r}; known: {', '.join(signs)}"))
+            elif not any(signs[name].search(text) for text in urgent):
+                problems.append(Problem(entry.path, 2, f"red_flags must include the {name} signs at today or "
+                                                       f"emergency (listed in {rel})", level))
+    return problems
 
 
 def _split_bodies(body: str) -> dict[str, str]:
