@@ -30,7 +30,10 @@ def _content(tmp_path, red_flags: str | None):
 def test_a_postnatal_wellbeing_entry_without_red_flags_is_an_error(tmp_path):
     content, entries = _content(tmp_path, None)
     problems = postnatal_problems(content, entries)
-    assert [(p.level, "needs red_flags" in p.message) for p in problems] == [("error", True)]
+    # a draft is warned; the same entry published is an error
+    assert [(p.level, "needs red_flags" in p.message) for p in problems] == [("warning", True)]
+    published = [e.__class__(**{**e.__dict__, "status": "published"}) for e in entries]
+    assert [p.level for p in postnatal_problems(content, published)] == ["error"]
 
 
 def test_pre_eclampsia_and_a_swollen_calf_as_plain_advice_are_not_enough(tmp_path):
