@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from .chatter import chatter_file_problems
-from .content import LANGUAGES, TOPICS, Entry, Problem, load_entries
+from .content import LANGUAGES, TOPICS, Entry, Problem, load_entries, postnatal_problems
+from .facts import facts_problems
 from .leave import LeavePolicies, load_leave
 from .milestones import Checklist, load_milestones
 from .regions import Regions, load_regions
@@ -79,6 +80,7 @@ def load_knowledge(content_dir: Path, today: date, thorough: bool = False) -> tu
     since triage and the chatter refuse a broken file when they load it."""
     entries, problems = load_entries(content_dir)
     ids = {e.id for e in entries}
+    problems += postnatal_problems(content_dir, entries)
     tips, found = load_tips(content_dir, ids)
     problems += found
     milestones, found = load_milestones(content_dir)
@@ -94,6 +96,7 @@ def load_knowledge(content_dir: Path, today: date, thorough: bool = False) -> tu
     if thorough:
         problems += sign_table_problems(content_dir)
         problems += chatter_file_problems(content_dir)
+        problems += facts_problems(content_dir)
     problems += stale_problems(entries, today)
     kb = KnowledgeBase(tuple(entries), tuple(tips), tuple(milestones), leave, regions, scope, synonyms)
     return kb, problems

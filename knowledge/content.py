@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any, Iterable
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -28,6 +29,33 @@ _DOSE_PATTERNS = (
     re.compile(r"\d+(?:[.,]\d+)?\s*(?:ml|毫升)\s*(?:of\s+)?(?:paracetamol|acetaminophen|ibuprofen|calpol|nurofen|"
                r"tylenol|motrin|syrup|medicine|对乙酰氨基酚|布洛芬|泰诺林|美林|退烧药|糖浆|药)", re.I),
 )
+
+
+# A site's front door, not a document: the root, an index page or a language root ("/en/", "/zh-cn/index.html").
+_SITE_ROOT_PATH = re.compile(r"^/?(?:(?:en|eng|english|zh|cn|chinese|zh-cn|zh-hans|zh_cn|zhs|gb|big5|home|portal)/?)?"
+                             r"(?:(?:index|default|home|new_index)\.(?:html?|s?html|php|aspx?|jsp))?$", re.I)
+
+
+def site_root_url(url: str) -> bool:
+    """True when a source URL is only a website's home page (or a language root) rather than a document.
+
+    A claim is traceable only to the page, guideline or regulation that supports it; a home page makes a reader
+    search the site, and the National Health Commission's home page was cited for some 70 different claims."""
+    parts = urlsplit(str(url).strip())
+    if not parts.netloc:
+        return False
+    return not parts.query and bool(_SITE_ROOT_PATH.match(parts.path))
+
+
+def url_problem(url: str) -> str | None:
+    """Why a source URL cannot support a claim, or None when it can."""
+    url = str(url).strip()
+    if not url.startswith(("https://", "http://")):
+        return f"source url must be a web address, not {url!r}"
+    if site_root_url(url):
+        return (f"source url {url!r} is a site's home page: link the document that supports the claim (the "
+                "guideline, regulation or page itself)")
+    return None
 
 
 def find_doses(text: str) -> list[str]:
@@ -103,6 +131,7 @@ def last_check(log: Iterable[ReviewRecord]) -> ReviewRecord | None:
 
 RED_FLAG_TIMES = ("emergency", "today", "within_24h")     # call the emergency number now / a doctor today / within 24 h
 RED_FLAG_TOPICS = ("health",)                               # entries that must carry red flags
+POSTNATAL_FILE = "postnatal.yaml"   # and so must the entries listed there: the mother's health after birth
 
 
 @dataclass(frozen=True)
@@ -392,8 +421,8 @@ def parse_entry(text: str, path: str, min_questions: int = 3, max_questions: int
                 continue
             publisher, title, url = r.text(f"{key}.publisher"), r.text(f"{key}.title"), r.text(f"{key}.url")
             year = raw.get("year")
-            if url and not url.startswith("https://") and not url.startswith("http://"):
-                r.error(f"{key}.url", f"source url must be a web address, not {url!r}")
+            if url and url_problem(url):
+                r.error(f"{key}.url", url_problem(url))
             if not isinstance(year, int) or not 1950 <= year <= 2100:
                 r.error(f"{key}.year", f"source year must be a year like 2023, not {year!r}")
                 year = None
@@ -537,6 +566,47 @@ def _read_red_flags(r: "_Reader", topic: str | None, published: bool) -> tuple[R
         flags.append(RedFlag(when, texts, tuple(float(a) for a in ages) if ages else None))
     order = {t: i for i, t in enumerate(RED_FLAG_TIMES)}
     return tuple(sorted(flags, key=lambda f: order[f.when]))
+
+
+def postnatal_problems(content_dir: Path, entries: Iterable[Entry]) -> list[Problem]:
+    """Entries about the mother's health after birth (content/postnatal.yaml) carry red flags like health entries,
+    and each includes the warning signs the list names for it at `today` or `emergency` (pre-eclampsia, a clot)."""
+    rel = f"content/{POSTNATAL_FILE}"
+    if not (content_dir / POSTNATAL_FILE).exists():
+        return []
+    data, lines, problems = read_yaml(content_dir / POSTNATAL_FILE, rel)
+    if data is None:
+        return problems
+    if not isinstance(data, dict) or not isinstance(data.get("entries"), list):
+        return [Problem(rel, 1, "postnatal.yaml needs 'signs' and an 'entries' list")]
+    signs: dict[str, re.Pattern[str]] = {}
+    for name, pattern in (data.get("signs") or {}).items():
+        try:
+            signs[name] = re.compile(str(pattern), re.I)
+        except re.error as exc:
+            problems.append(Problem(rel, line_of(lines, f"signs.{name}"), f"sign {name}: not a regular expression: {exc}"))
+    by_id = {e.id: e for e in entries}
+    for i, row in enumerate(data["entries"]):
+        line = line_of(lines, f"entries.{i}")
+        entry_id = row.get("id") if isinstance(row, dict) else None
+        entry = by_id.get(entry_id)
+        if entry is None:
+            problems.append(Problem(rel, line, f"unknown entry {entry_id!r}"))
+            continue
+        level = "error" if entry.status == "published" else "warning"
+        if not entry.red_flags:
+            problems.append(Problem(entry.path, 2, "an entry about the mother's health after birth needs red_flags: "
+                                                   "when to call the emergency number or see a doctor today, in both "
+                                                   f"languages (listed in {rel})", level))
+            continue
+        urgent = [f.texts.get("en", "") for f in entry.red_flags if f.when in ("emergency", "today")]
+        for name in row.get("needs") or []:
+            if name not in signs:
+                problems.append(Problem(rel, line, f"unknown sign {name!r}; known: {', '.join(signs)}"))
+            elif not any(signs[name].search(text) for text in urgent):
+                problems.append(Problem(entry.path, 2, f"red_flags must include the {name} signs at today or "
+                                                       f"emergency (listed in {rel})", level))
+    return problems
 
 
 def _split_bodies(body: str) -> dict[str, str]:

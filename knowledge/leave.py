@@ -8,9 +8,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-from .content import Problem, bilingual, line_of, read_yaml
+from .content import Problem, bilingual, line_of, read_yaml, url_problem
 
 MAINLAND = "mainland"
 # Hong Kong and Taiwan have their own employment law: the mainland's national baseline does not apply to them.
@@ -109,14 +108,8 @@ def _source_ok(source: Any, need_url: bool) -> bool:
 
 
 def document_url_problem(url: Any) -> str | None:
-    """Why a source URL cannot be used as a link to the document, or None: it must be an http(s) address of a
-    page on the site, not the site's home page (path empty or '/')."""
-    parts = urlsplit(str(url or "").strip())
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        return f"source url {url!r} is not an http(s) address"
-    if parts.path in ("", "/") and not parts.query:
-        return f"source url {url!r} is a site's home page; link the document itself"
-    return None
+    """Why a source URL cannot be used as a link to the regulation text, or None (the content validator's rule)."""
+    return url_problem(str(url or ""))
 
 
 def _as_date(value: Any) -> date | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .content import Problem, bilingual, line_of, read_yaml
+from .content import Problem, bilingual, line_of, read_yaml, url_problem
 
 CHECKIN_AGES = (2, 4, 6, 9, 12, 15, 18, 24, 30, 36)
 AREAS = ("social", "language", "cognitive", "movement")
@@ -34,6 +34,10 @@ def load_milestones(content_dir: Path) -> tuple[list[Checklist], list[Problem]]:
         return [], [Problem(rel, 1, "milestones.yaml needs 'sources' and a 'checklists' list")]
     if not data.get("sources"):
         problems.append(Problem(rel, 1, "milestones.yaml needs sources"))
+    for i, source in enumerate(data.get("sources") or []):
+        message = url_problem(source.get("url", "")) if isinstance(source, dict) else "each source needs a url"
+        if message:
+            problems.append(Problem(rel, line_of(lines, f"sources.{i}"), message))
     checklists: list[Checklist] = []
     for i, raw in enumerate(data["checklists"]):
         key = f"checklists.{i}"
