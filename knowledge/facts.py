@@ -142,6 +142,9 @@ def contradiction_problems(facts: list[Fact], lines: list[tuple[str, int, str]])
     problems = []
     for path, number, text in lines:
         for fact in facts:
+            # "可以再冻" about cooked purée is not about breast milk: the line (or the file) must be on the subject
+            if fact.subject and not any(p.search(text) or p.search(path) for p in fact.subject):
+                continue
             for rule in fact.contradicts:
                 found = rule.found(text)
                 if found:

@@ -26,7 +26,7 @@ def test_at_least_180_published_entries_in_both_languages(kb):
     assert len(published) >= 180
     for entry in published:
         assert set(entry.texts) == set(LANGUAGES), entry.id
-        assert entry.sources and all(s.url.startswith("https://") for s in entry.sources), entry.id
+        assert entry.sources and all(s.url.startswith(("https://", "http://")) for s in entry.sources), entry.id
         assert entry.review_by and entry.review_log and entry.review_log[0].by == entry.author, entry.id
         if entry.review_state != "drafted":  # a check or approval by someone other than the author, with its date
             assert entry.reviewer and entry.reviewer != entry.author and entry.reviewed, entry.id
