@@ -55,6 +55,8 @@ class SignRow:
     pet_as_cause: bool = False                   # a pet in the sentence is the cause ("the cat knocked my tea over
                                                  # the baby"), never the patient: the sign stands
     line: int = 0
+    age_known: bool = False                      # with ages: counts only when the child's age is known to be
+                                                 # in range (bruising is a sign in a baby, not in a toddler)
 
 
 @dataclass(frozen=True)
@@ -181,7 +183,8 @@ def parse_sign_table(text: str, path: str, builtins: Mapping[str, str]) -> tuple
                             bool(raw.get("exemptable", True)), MappingProxyType(_texts(raw.get("examples"))),
                             MappingProxyType(_texts(raw.get("near_misses"))), requires,
                             tuple(float(a) for a in ages) if ages else None, tuple(exempt),
-                            bool(raw.get("past_exempt", False)), bool(raw.get("pet_as_cause", False)), line))
+                            bool(raw.get("past_exempt", False)), bool(raw.get("pet_as_cause", False)), line,
+                            bool(raw.get("age_known", False))))
     modifiers = data.get("modifiers") or {}
     if not isinstance(modifiers, dict):
         problems.append(f"{path}:1: modifiers must be a mapping of name to thresholds")

@@ -263,7 +263,7 @@ _INFORMATIONAL = re.compile(
 # asked to be prepared, with no child unwell: informational even though it says "my" or "mine"
 _JUST_ASKING = re.compile(r"\b(?:just )?for my own (?:knowledge|information|info)\b|\bjust (?:want|wanted) to (?:be prepared|know)\b|"
                           r"\b(?:in advance|ahead of time|before it (?:ever )?happens|just in case|to be prepared)\b|"
-                          r"提前(?:了解|学学?|学习)|以防万一|先了解一下|科普一下|先问问|问问备着|以备不时之需|"
+                          r"提前(?:了解|学学?|学习|问(?:一下|问)?)|想先问|以防万一|先了解一下|科普一下|先问问|问问备着|以备不时之需|"
                           r"(?:想|要|打算)?先学(?:一下|学|习)|(?:想|要)学(?:一下|学|习)|备用", re.ASCII)
 # happening as the parent writes: never a question asked ahead
 _NOW = re.compile(r"\b(?:right now|now|at the moment|currently|just now|help)\b|现在|正在|刚刚|刚才|马上|快|救命", re.ASCII)
@@ -549,7 +549,7 @@ class Triage:
             if index not in active or (row.requires and row.requires not in found and not
                                        (row.requires == "_fever" and any(c >= 38.0 for c, _ in temps))):
                 continue                     # "_fever" is also met by a reading of 38 C or more
-            if row.ages and age is not None and not row.ages[0] <= age < row.ages[1]:
+            if row.ages and (age is None and row.age_known or age is not None and not row.ages[0] <= age < row.ages[1]):
                 continue
             if (row.past_exempt and past_and_resolved) or (self._exempt[index] and self._exempt[index].search(t)):
                 reassured = reassured or index in topical   # a row on topic, in an everyday context
@@ -1021,7 +1021,15 @@ def _fever_lasting(t: str, mentions: list[int], ctx: _Context, age_spans: list[t
                 return pos
             if sentence[0] <= pos < sentence[1] and not _OTHER_SYMPTOM.search(t[clause[0]:clause[1]]):
                 return pos
+            # "fever came back today... she's had it on and off for six days": the duration's clause points back
+            # to a fever named earlier in the message
+            if pos < m.start() and _POINTS_BACK.search(t[clause[0]:clause[1]]) and \
+                    not _OTHER_SYMPTOM.search(t[clause[0]:clause[1]]):
+                return pos
     return None
+
+
+_POINTS_BACK = re.compile(r"\b(?:had|having|got|been having) it\b|\bon and off\b|\bcomes and goes\b|反反复复|断断续续|反复")
 
 
 def _duration_days(m: re.Match[str]) -> float | None:
