@@ -118,7 +118,7 @@ def test_the_process_reaches_the_fake_through_a_base_url_and_loads_everything_be
     serve, fake = served
     assert fake.api_url.endswith("/bot")
     assert all(path == f"/bot{TOKEN}/{method}" for path, method in fake.paths), fake.paths[:3]
-    log = serve.tail()
+    log = serve.log.read_text(errors="replace")
     assert "ready: model and index loaded" in log
     assert log.index("ready: model and index loaded") < log.index("polling mode")
 
