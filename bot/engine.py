@@ -104,6 +104,8 @@ class Engine:
         self.location_handler: Handler | None = None
         self.group_commands: set[str] = set()
         self.group_callbacks: set[str] = set()
+        # Button prefixes whose handling may take more than a moment (a search): the front end shows "typing…".
+        self.slow_callbacks: set[str] = set()
         self._recent: dict[str, deque[float]] = {}
         self._warned: set[str] = set()
 
@@ -116,6 +118,7 @@ class Engine:
         self.flows.update(getattr(feature, "flows", {}))
         self.group_commands.update(getattr(feature, "group_commands", ()))
         self.group_callbacks.update(getattr(feature, "group_callbacks", ()))
+        self.slow_callbacks.update(getattr(feature, "slow_callbacks", ()))
         if hasattr(feature, "on_text"):
             self.text_handler = feature.on_text
         if hasattr(feature, "on_location"):

@@ -24,6 +24,23 @@ def _format_date(value: Any, lang: str = "en") -> str:
     return f"{day.day} {day.strftime('%B')} {day.year}"
 
 
+def _format_age(child: Any, today: date, lang: str = "en") -> str:
+    """A child's age as a parent says it: days for the first two weeks, weeks until 8 weeks, then months with
+    one decimal (corrected for prematurity while that applies; before the due date, the age since birth)."""
+    from knowledge.ages import age_days
+
+    days = age_days(child.birth_date, today, child.weeks_premature)
+    if days < 0:  # born early and not yet at the due date: corrected age has not started
+        days = (today - child.birth_date).days
+    if days < 14:
+        return f"出生{days}天" if lang == "zh" else f"{days} day{'s' if days != 1 else ''}"
+    if days < 56:
+        weeks = days // 7
+        return f"{weeks}周" if lang == "zh" else f"{weeks} weeks"
+    months = child.age_months(today)
+    return f"{months:.1f} 个月" if lang == "zh" else f"{months:.1f} months"
+
+
 class Renderer:
     """Loads templates and catalogues once; `render` for multi-line messages, `t` for short strings."""
 
@@ -37,6 +54,7 @@ class Renderer:
             keep_trailing_newline=False,
         )
         self.env.filters["date"] = _format_date
+        self.env.filters["age"] = _format_age
         self.catalogues: dict[str, dict[str, str]] = {}
         for lang in LANGUAGES:
             text = (locale_dir / f"{lang}.yaml").read_text(encoding="utf-8")

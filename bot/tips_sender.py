@@ -265,14 +265,15 @@ class TelegramTransport:
         from telegram.constants import ParseMode
         from telegram.error import TelegramError
 
-        from .telegram_app import to_html
+        from .telegram_app import NO_PREVIEW, to_html
 
         markup = None
         if reply.buttons:
             markup = InlineKeyboardMarkup([[InlineKeyboardButton(b.label, callback_data=b.data) for b in row]
                                            for row in reply.buttons])
         try:
-            await self.bot.send_message(chat_id, to_html(reply.text), parse_mode=ParseMode.HTML, reply_markup=markup)
+            await self.bot.send_message(chat_id, to_html(reply.text), parse_mode=ParseMode.HTML, reply_markup=markup,
+                                        link_preview_options=NO_PREVIEW)
         except TelegramError as exc:
             raise classify(exc) from exc
 

@@ -238,9 +238,27 @@ def step_keys(feeding: str, care: str) -> list[str]:
     return keys
 
 
-def timeline(return_day: date, today: date, feeding: str, care: str) -> Timeline:
+CARE_STEPS = ("choose_care", "enrol", "settling")
+
+
+def timeline(return_day: date, today: date, feeding: str, care: str, care_start: date | None = None) -> Timeline:
     """Dated steps relative to the first day back. With less than eight weeks to go, the lead times shrink in
-    proportion so no step falls in the past; a step that lands on today is marked 'as soon as possible'."""
+    proportion so no step falls in the past; a step that lands on today is marked 'as soon as possible'.
+
+    `care_start`, when later than the return (the baby is younger than any nursery takes), is the first day care
+    can start: choosing, enrolling and settling in are dated from it instead, and the steps are put in date order."""
+    if care_start is not None and care != "family" and care_start > return_day:
+        base = timeline(return_day, today, feeding, care)
+        if base.already_back:
+            return base
+        offsets = dict(PREP_STEPS)
+        steps = []
+        for step in base.steps:
+            if step.key in CARE_STEPS:
+                day = care_start - timedelta(days=offsets[step.key])
+                step = Step(step.key, max(day, today), asap=day <= today)
+            steps.append(step)
+        return Timeline(tuple(sorted(steps, key=lambda s: s.day)), compressed=base.compressed, already_back=False)
     lead = (return_day - today).days
     offsets = dict(PREP_STEPS)
     follow_up = return_day + timedelta(days=FOLLOW_UP_DAYS)

@@ -389,3 +389,22 @@ def search_services(db: sqlite_utils.Database, lat: float, lon: float, filters: 
                   for row in db.query(f"select * from services where key in ({marks})", [k for k, _ in chosen])}
     results = [NearbyService(by_key[key], distance) for key, distance in chosen]
     return SearchPage(results, page, page_size, total, radius_km, more, filters)
+
+
+# The service types that look after babies and toddlers for a working day (not kindergarten nursery classes, which
+# start at about 2 years), by the care a parent chose in /return_to_work.
+DAY_CARE_TYPES = {"nursery": ("public_inclusive", "private", "community_centre", "home_based"),
+                  "employer": ("employer",),
+                  "undecided": ("public_inclusive", "private", "community_centre", "home_based", "employer")}
+
+
+def youngest_care_age(db, care: str) -> int | None:
+    """The youngest age in months any service of the chosen kind takes, from the service data; None when the data
+    has no such service (then nothing is claimed)."""
+    types = DAY_CARE_TYPES.get(care)
+    if not types or "services" not in db.table_names():
+        return None
+    marks = ", ".join("?" for _ in types)
+    row = db.execute(f"select min(age_min_months) from services where type in ({marks}) "
+                     "and age_min_months is not null", list(types)).fetchone()
+    return row[0] if row and row[0] is not None else None

@@ -34,14 +34,20 @@ class Settings:
     webhook_secret: str | None = field(default=None, repr=False)
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = 8443
-    # The Bot API server: Telegram's unless a self-hosted Bot API server (or a loopback fake in the fault tests)
-    # is named; PTB appends the token.
+    # SPROUT_TELEGRAM_API_URL, the Bot API server: Telegram's unless a self-hosted `telegram-bot-api` server (or a
+    # loopback fake in the tests) is named. Two forms are accepted: PTB's base_url, ending in /bot, to which the
+    # token is appended (http://127.0.0.1:8081/bot), or the server's root (http://127.0.0.1:8081), to which /bot
+    # and the token are appended. Files are fetched from the same server's /file/bot<token>/ either way.
     telegram_api_url: str | None = None
+    # Interactive replies (answers to a parent's message or press) that did not reach Telegram (a 5xx, a 429, a
+    # connection refused before the request was written) are tried again, at most this many times in all and
+    # waiting at most this many seconds in all (a 429's retry_after honoured). A timeout after the request was
+    # written is never retried: the reply may have been delivered.
+    send_attempts: int = 5
+    send_retry_seconds: int = 30
     max_message_chars: int = 1000
     messages_per_minute: int = 20
     log_level: str = "INFO"
-    # The Bot API server: Telegram's unless a local Bot API server (or a test's fake) is used.
-    telegram_api_url: str | None = None
     # Scheduled messages whose request never reached Telegram are retried with a growing wait (at most
     # tips_retry_max_seconds) until this many hours after their first failure, then expire.
     tips_retry_deadline_hours: int = 24
@@ -57,6 +63,15 @@ class Settings:
     @property
     def webhook_enabled(self) -> bool:
         return bool(self.webhook_url)
+
+    @property
+    def telegram_base_urls(self) -> tuple[str, str] | None:
+        """PTB's (base_url, base_file_url) for SPROUT_TELEGRAM_API_URL in either of its forms; None for Telegram's."""
+        if not self.telegram_api_url:
+            return None
+        api = self.telegram_api_url.rstrip("/")
+        root = api[:-len("/bot")] if api.endswith("/bot") else api
+        return f"{root}/bot", f"{root}/file/bot"
 
 
 def _text(name: str) -> Callable[[Any], str]:
@@ -130,7 +145,8 @@ def _api_url(name: str) -> Callable[[Any], str]:
         host = text.split("://", 1)[-1].split("/", 1)[0].rsplit(":", 1)[0] if "://" in text else ""
         if not (text.startswith("https://") or (text.startswith("http://") and host in _LOOPBACK_HOSTS)):
             raise SettingsError(f"{name}={value!r} is not valid; accepted values: an https:// URL, or http:// on "
-                                "127.0.0.1 or localhost (a self-hosted Bot API server), like http://127.0.0.1:8081")
+                                "127.0.0.1 or localhost (a self-hosted Bot API server), like http://127.0.0.1:8081 "
+                                "or PTB's base_url form http://127.0.0.1:8081/bot")
         return text
 
     return parse
@@ -180,6 +196,8 @@ _FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "telegram_api_url": ("SPROUT_TELEGRAM_API_URL", _api_url("SPROUT_TELEGRAM_API_URL")),
     "max_message_chars": ("SPROUT_MAX_MESSAGE_CHARS", _int_range("SPROUT_MAX_MESSAGE_CHARS", 50, 4096)),
     "messages_per_minute": ("SPROUT_MESSAGES_PER_MINUTE", _int_range("SPROUT_MESSAGES_PER_MINUTE", 1, 600)),
+    "send_attempts": ("SPROUT_SEND_ATTEMPTS", _int_range("SPROUT_SEND_ATTEMPTS", 1, 20)),
+    "send_retry_seconds": ("SPROUT_SEND_RETRY_SECONDS", _int_range("SPROUT_SEND_RETRY_SECONDS", 0, 600)),
     "tips_retry_deadline_hours": ("SPROUT_TIPS_RETRY_DEADLINE_HOURS",
                                   _int_range("SPROUT_TIPS_RETRY_DEADLINE_HOURS", 1, 24 * 14)),
     "tips_retry_max_seconds": ("SPROUT_TIPS_RETRY_MAX_SECONDS", _int_range("SPROUT_TIPS_RETRY_MAX_SECONDS", 1, 86400)),

@@ -10,8 +10,9 @@ from telegram.request import BaseRequest, RequestData
 
 BOT_USER = {"id": 999000, "is_bot": True, "first_name": "Sprout", "username": "SproutTestBot",
             "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": False}
-TRUE_METHODS = {"answerCallbackQuery", "setMyCommands", "setWebhook", "deleteWebhook", "deleteMyCommands"}
-MESSAGE_METHODS = {"sendMessage", "editMessageText", "sendDocument", "sendLocation"}
+TRUE_METHODS = {"answerCallbackQuery", "setMyCommands", "setWebhook", "deleteWebhook", "deleteMyCommands",
+                "sendChatAction"}
+MESSAGE_METHODS = {"sendMessage", "editMessageText", "editMessageReplyMarkup", "sendDocument", "sendLocation"}
 
 
 class RecordingRequest(BaseRequest):
@@ -22,7 +23,20 @@ class RecordingRequest(BaseRequest):
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.blocked: set[int] = set()
         self.retry_after: dict[int, int] = {}
+        self.faults: dict[str, list[Any]] = {}
         self._next_id = 1
+
+    def fail(self, method: str, status: int, description: str = "", retry_after: int | None = None,
+             times: int = 1) -> None:
+        """The next `times` calls of `method` get this error answer (recorded, not carried out)."""
+        answer: dict[str, Any] = {"ok": False, "error_code": status, "description": description or "Error"}
+        if retry_after is not None:
+            answer["parameters"] = {"retry_after": retry_after}
+        self.faults.setdefault(method, []).extend([(status, json.dumps(answer).encode())] * times)
+
+    def time_out_after_sending(self, method: str) -> None:
+        """The next call of `method` is carried out (recorded), then its answer never comes: a read timeout."""
+        self.faults.setdefault(method, []).append("timeout")
 
     async def initialize(self) -> None:
         return None
@@ -50,6 +64,15 @@ class RecordingRequest(BaseRequest):
             if request_data.multipart_data:
                 params["files"] = {k: v for k, v in request_data.multipart_data.items()}
         self.calls.append((name, params))
+        fault = self.faults.get(name)
+        if fault:
+            planned = fault.pop(0)
+            if planned == "timeout":
+                import httpx
+                from telegram.error import TimedOut
+
+                raise TimedOut() from httpx.ReadTimeout("read timed out")
+            return planned
         chat_id = params.get("chat_id")
         if name == "getMe":
             return 200, json.dumps({"ok": True, "result": BOT_USER}).encode()
@@ -99,11 +122,15 @@ def message_update(update_id: int, user_id: int, text: str | None = None, chat_t
     return {"update_id": update_id, "message": message}
 
 
-def callback_update(update_id: int, user_id: int, data: str, language: str = "en") -> dict[str, Any]:
+def callback_update(update_id: int, user_id: int, data: str, language: str = "en", message_id: int = 1,
+                    reply_markup: dict[str, Any] | None = None) -> dict[str, Any]:
+    message = {"message_id": message_id, "date": 1764400000, "chat": {"id": user_id, "type": "private"},
+               "from": BOT_USER, "text": "menu"}
+    if reply_markup:
+        message["reply_markup"] = reply_markup
     return {"update_id": update_id, "callback_query": {
         "id": f"cb{update_id}", "from": user_json(user_id, language), "chat_instance": "ci", "data": data,
-        "message": {"message_id": 1, "date": 1764400000, "chat": {"id": user_id, "type": "private"},
-                    "from": BOT_USER, "text": "menu"}}}
+        "message": message}}
 
 
 class LoopbackBotAPI:

@@ -169,3 +169,39 @@ def test_curator_commands_are_hidden_from_help(staffed):
     help_text = staffed.engine.handle(Incoming("local:parent", command="help"))[0].text
     assert all(f"/{name} " not in help_text for name in staffed.engine.curator_commands())
 
+
+
+def test_each_language_is_held_to_its_own_minimum_length_at_its_own_step(staffed):
+    """Issue #22: a short English body is refused when the curator presses Next, not only at the summary; a
+    Chinese body is measured against the Chinese minimum, not the English 80 characters."""
+    from dataclasses import replace
+
+    from knowledge.curation import check_entry, text_limits
+    from test_curation_workflow import flying_entry
+
+    def act(**fields):
+        staffed.clock.advance(seconds=5)
+        replies = staffed.engine.handle(Incoming(f"tg:{CURATOR}", chat_id=CURATOR, telegram_user_id=CURATOR,
+                                                 **fields))
+        return "\n".join(r.text for r in replies)
+
+    zh_body = "宝宝出生几周后一般就可以坐飞机。起飞和降落时喂奶或用安抚奶嘴，吞咽能帮耳朵适应气压变化。"
+    assert text_limits("body", "zh")[0] <= len(zh_body) < text_limits("body", "en")[0]
+    act(command="propose", text="/propose")
+    act(callback="cur:topic:health")
+    act(text="0-36")
+    act(text="Flying with a baby")
+    act(text="Fly whenever.")
+    refused = act(callback="cur:next")
+    assert "too short" in refused and "80" in refused
+    act(text="Babies can fly from a few weeks old; feed them during take-off and landing to help their ears.")
+    asked = act(callback="cur:next")
+    assert "too short" not in asked
+    act(text="can i fly with my newborn\nis it safe to take a baby on a plane\nbaby ears on a plane")
+    act(text="带宝宝坐飞机")
+    act(text=zh_body)
+    assert "太短" not in act(callback="cur:next")
+    act(command="cancel", text="/cancel")
+    entry = flying_entry()
+    short_zh = replace(entry.texts["zh"], body=zh_body)
+    assert "too_short" not in [p.code for p in check_entry(replace(entry, texts={**entry.texts, "zh": short_zh})).problems]

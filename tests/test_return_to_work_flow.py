@@ -644,3 +644,43 @@ def test_every_button_fits_telegrams_64_byte_limit(chat):
     answer_up_to(chat, "care")
     chat.tap("rtw:care:undecided")
     assert all(len(b.data.encode()) <= 64 for r in chat.replies for row in r.buttons for b in row)
+
+
+# The youngest age care takes, from the service data (issue #22) ---------------------------------------------------
+
+def services_engine(settings, kb, renderer, clock):
+    from bot.features.nearby import Nearby
+
+    engine = build_engine(settings, kb, renderer, clock)
+    engine.add(Nearby(engine.db, settings.content_dir))  # imports the bundled service data
+    return engine
+
+
+def test_a_baby_younger_than_any_employer_nursery_takes_gets_the_age_from_the_data_and_a_plan_for_the_gap(
+        settings, kb, renderer, clock):
+    from knowledge.services import youngest_care_age
+
+    engine = services_engine(settings, kb, renderer, clock)
+    youngest = youngest_care_age(engine.db, "employer")
+    assert youngest is not None and youngest > 5  # the bundled data: employer nurseries take older babies
+    chat = Chat(engine)
+    answer_up_to(chat, "care")
+    chat.tap("rtw:care:employer")
+    text = chat.text
+    assert f"youngest age any employer nursery takes is {youngest} months" in text
+    assert "If your leave ends before then" in text and "from about 6 months" not in text
+    plan = chat.replies[1].text
+    enrol_line = next(line for line in plan.splitlines() if "Register and enrol" in line)
+    first_day = next(line for line in plan.splitlines() if "First day back" in line)
+    assert plan.index(first_day) < plan.index(enrol_line)  # enrolling comes when the baby is old enough
+
+
+def test_the_chinese_plan_takes_the_same_age_from_the_data(settings, kb, renderer, clock):
+    from knowledge.services import youngest_care_age
+
+    engine = services_engine(settings, kb, renderer, clock)
+    chat = Chat(engine, lang="zh")
+    chat.send(callback="lang:zh")
+    answer_up_to(chat, "care")
+    chat.tap("rtw:care:employer")
+    assert f"最小收 {youngest_care_age(engine.db, 'employer')} 个月" in chat.text and "假期在这之前就结束" in chat.text

@@ -24,7 +24,8 @@ def served(tmp_path_factory):
     """One webhook-mode `sprout serve` for the module, with a known secret."""
     fake = FakeBotApi().start()
     secret = secrets.token_urlsafe(32)
-    serve = Serve(tmp_path_factory.mktemp("webhook"), fake, webhook_port=free_port(), secret=secret)
+    serve = Serve(tmp_path_factory.mktemp("webhook"), fake, webhook_port=free_port(), secret=secret,
+                  extra_env={"SPROUT_LOG_LEVEL": "INFO"})
     serve.start()
     yield serve, secret
     serve.stop()
@@ -112,6 +113,13 @@ def test_ninety_mb_bodies_are_not_read_and_do_not_grow_the_server(served):
     assert max(unauthenticated + [oversized]) < 32 * 1024 * 1024
     assert peak_rss_mb(serve.proc.pid) - before < 32
     assert serve.proc.poll() is None
+
+
+def test_the_model_and_index_are_loaded_before_the_webhook_takes_updates(served):
+    serve, _ = served
+    log = serve.log.read_text(errors="replace")
+    assert "ready: model and index loaded" in log
+    assert log.index("ready: model and index loaded") < log.index("webhook mode")
 
 
 def test_the_right_secret_and_a_small_body_is_accepted(served):

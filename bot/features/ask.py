@@ -9,7 +9,7 @@ from knowledge.sections import rest_of_body, split_sections
 from retrieval.answer import Answerer, Result, answer_result, lead_with_section
 
 from ..engine import Turn
-from ..messages import Button, Reply
+from ..messages import Button, Reply, button_label
 from ..render import Renderer
 
 
@@ -65,6 +65,7 @@ class Ask:
         self.flows: dict = {}
         # General questions and the guidance they open are fine in a group; votes are tied to a user, so not there.
         self.group_callbacks = ("ask", "more")
+        self.slow_callbacks = ("ask",)  # a related question is searched and rendered like a typed one
 
     def on_text(self, turn: Turn) -> list[Reply]:
         """Free text: triage first, then the knowledge base."""
@@ -84,7 +85,7 @@ class Ask:
         rows: list[list[Button]] = []
         if result.kind == "answer" and result.rest and result.section is not None:
             rows.append([Button(turn.t("answer.read_more"), f"more:{result.entry_id}:{result.section}")])
-        rows += [[Button(r["title"][:60], f"ask:{r['id']}")] for r in result.related]
+        rows += [[Button(button_label(r["title"]), f"ask:{r['id']}")] for r in result.related]
         if result.kind == "answer" and result.question_id is not None and turn.private:
             rows.append([Button(turn.t("feedback.yes"), f"fb:{result.question_id}:1"),
                          Button(turn.t("feedback.no"), f"fb:{result.question_id}:0")])
@@ -125,7 +126,8 @@ class Ask:
         if shown >= len(sections):
             return [turn.reply(turn.t("error.stale_button"))]
         text = f"**{turn.t('answer.rest_heading')}: {entry.text(turn.lang).title}**\n\n{rest_of_body(sections, shown)}"
-        return [turn.reply(text)]
+        # The answer keeps its related questions and feedback buttons; only "Read the whole guide" goes.
+        return [turn.reply(text, on_press="drop")]
 
     def on_feedback(self, turn: Turn, parts: list[str]) -> list[Reply]:
         """👍 / 👎 on an answer, stored once per question (a second press changes the vote)."""

@@ -18,7 +18,7 @@ from knowledge.content import LANGUAGES, TOPICS, Entry, EntryText, Source, rende
 from knowledge.curation import (AGE_BANDS, CURATOR, QUESTIONS, REVIEWER, Announcements, Check, CurationError,
                                 Issue, Proposal, Workflow, allows, audit, check_announcement, check_entry, clean_text,
                                 entry_links, parse_age_range, parse_questions, parse_sources, role_of, slug_id,
-                                staff_actor, with_questions)
+                                size_issues, staff_actor, text_limits, with_questions)
 from knowledge.gaps import LOW_CONFIDENCE, find_cluster, find_gaps, idf_by_language, record_action
 from knowledge.usage_stats import usage_stats
 
@@ -290,7 +290,11 @@ class Curation:
                 return [turn.reply(turn.t("cur.error.ages"))]
             data["age_min"], data["age_max"] = ages
         elif step.endswith("_body"):
-            data[step] = text if state.get("fresh", True) else f"{data.get(step, '')}\n\n{text}"
+            body = text if state.get("fresh", True) else f"{data.get(step, '')}\n\n{text}"
+            _, high = text_limits("body", step.split("_")[0])
+            if len(body) > high:  # said now, while the curator still has the text at hand
+                return [self._size_problem(turn, size_issues(step.replace("_", "."), body, "body", step[:2]))]
+            data[step] = body
             state["fresh"] = False
             turn.set_pending(FLOW_PROPOSE, **state)
             return [turn.reply(turn.t("cur.body_added", chars=len(data[step])),
@@ -299,7 +303,15 @@ class Curation:
             questions = parse_questions(text)
             if not QUESTIONS[0] <= len(questions) <= QUESTIONS[1]:
                 return [turn.reply(turn.t("cur.error.questions", low=QUESTIONS[0], high=QUESTIONS[1]))]
+            issues = [i for q in questions for i in size_issues(step.replace("_", "."), q, "question", step[:2])]
+            if issues:
+                return [self._size_problem(turn, issues[:1])]
             data[step] = questions
+        elif step.endswith("_title"):
+            issues = size_issues(step.replace("_", "."), text, "title", step[:2])
+            if issues:
+                return [self._size_problem(turn, issues)]
+            data[step] = text
         elif step == "sources":
             sources, problems = parse_sources(text)
             if problems:
@@ -322,12 +334,21 @@ class Curation:
         state["data"]["topic"] = parts[0]
         return self._advance(turn, state)
 
+    def _size_problem(self, turn: Turn, issues: list[Issue]) -> Reply:
+        return turn.reply(turn.render("curation_problems", problems=self._issues(turn, issues), flags=[]))
+
     def _on_next(self, turn: Turn, parts: list[str]) -> list[Reply]:
         state = self._flow_state(turn)
         if state is None or not str(state.get("step", "")).endswith("_body"):
             return [turn.reply(turn.t("error.stale_button"))]
         if not state["data"].get(state["step"]):
             return [turn.reply(turn.t("cur.error.body_empty"))]
+        step = state["step"]
+        issues = size_issues(step.replace("_", "."), state["data"][step], "body", step[:2])
+        if issues:  # the body is checked against its own language's minimum before the next step
+            return [self._size_problem(turn, issues),
+                    turn.reply(turn.t("cur.body_added", chars=len(state["data"][step])),
+                               [Button(turn.t("cur.next"), "cur:next"), Button(turn.t("cur.cancel"), "cur:cancel")])]
         return self._advance(turn, state)
 
     def _on_use_questions(self, turn: Turn, parts: list[str]) -> list[Reply]:

@@ -131,29 +131,58 @@ class Profile:
             turn.set_pending("child_name", child_id=None)
             return [turn.reply(turn.t("child.ask_name"), [Button(turn.t("child.skip_name"), "child:noname")])]
         if action == "noname":
-            pending = turn.pending or {"child_id": None}
+            pending = turn.pending
+            if not pending or pending.get("flow") != "child_name":  # an old "Skip": nothing is being asked now
+                return [turn.reply(turn.t("error.stale_button"))]
+            if pending.get("only") == "name":
+                return self._save_field(turn, pending, name=None)
             return self._ask_birth(turn, {**pending, "name": None})
         if action in ("edit", "remove", "confirm_remove") and len(parts) > 1 and parts[1].isdigit():
             child = turn.engine.users.child(turn.user.id, int(parts[1]))
             if child is None:
                 return [turn.reply(turn.t("error.stale_button"))]
-            if action == "edit":
-                turn.set_pending("child_name", child_id=child.id)
-                return [turn.reply(turn.t("child.ask_name"), [Button(turn.t("child.skip_name"), "child:noname")])]
+            if action == "edit":  # one field at a time: the parent changes what was wrong, nothing else
+                name = child.name or turn.t("child.this_child")
+                return [turn.reply(turn.t("child.edit_which", name=name),
+                                   [Button(turn.t("child.field_name"), f"child:editname:{child.id}")],
+                                   [Button(turn.t("child.field_birth"), f"child:editbirth:{child.id}")],
+                                   [Button(turn.t("child.field_premature"), f"child:editweeks:{child.id}")],
+                                   on_press="edit")]
             if action == "remove":
                 return [turn.reply(turn.t("child.confirm_remove", name=child.name or ""),
                                    [Button(turn.t("yes"), f"child:confirm_remove:{child.id}"),
                                     Button(turn.t("no"), "child:list")])]
             turn.engine.users.remove_child(turn.user.id, child.id)
             return [turn.reply(turn.t("child.removed"))] + self.child(turn)
-        if action == "premature" and len(parts) > 1 and parts[1].isdigit() and turn.pending:
-            return self._save_child(turn, turn.pending, int(parts[1]))
+        if action in ("editname", "editbirth", "editweeks") and len(parts) > 1 and parts[1].isdigit():
+            child = turn.engine.users.child(turn.user.id, int(parts[1]))
+            if child is None:
+                return [turn.reply(turn.t("error.stale_button"))]
+            if action == "editname":
+                turn.set_pending("child_name", child_id=child.id, only="name")
+                return [turn.reply(turn.t("child.ask_name"), [Button(turn.t("child.skip_name"), "child:noname")],
+                                   on_press="edit")]
+            if action == "editbirth":
+                turn.set_pending("child_birth", child_id=child.id, only="birth")
+                return [turn.reply(turn.t("child.ask_birth"), on_press="edit")]
+            turn.set_pending("child_premature", child_id=child.id, only="weeks")
+            return [turn.reply(turn.t("child.ask_premature"), [Button(turn.t("child.full_term"), "child:premature:0")],
+                               on_press="edit")]
+        if action == "premature" and len(parts) > 1 and parts[1].isdigit():
+            pending = turn.pending
+            if not pending or pending.get("flow") != "child_premature":  # an old button: nothing is asked now
+                return [turn.reply(turn.t("error.stale_button"))]
+            if pending.get("only") == "weeks":
+                return self._save_field(turn, pending, weeks_premature=int(parts[1]))
+            return self._save_child(turn, pending, int(parts[1]))
         return self.child(turn)
 
     def child_name(self, turn: Turn, state: dict[str, Any]) -> list[Reply]:
         name = turn.incoming.text.strip()
         if len(name) > 40:
             return [turn.reply(turn.t("child.error_name"))]
+        if state.get("only") == "name":
+            return self._save_field(turn, state, name=name)
         return self._ask_birth(turn, {**state, "name": name})
 
     def _ask_birth(self, turn: Turn, state: dict[str, Any]) -> list[Reply]:
@@ -165,6 +194,8 @@ class Profile:
             birth = parse_birth(turn.incoming.text, turn.today)
         except BirthDateError as exc:
             return [turn.reply(turn.t(exc.key))]
+        if state.get("only") == "birth":
+            return self._save_field(turn, state, birth_date=birth.birth_date, birth_precision=birth.precision)
         turn.set_pending("child_premature", **{k: v for k, v in state.items() if k != "flow"},
                          birth=birth.birth_date.isoformat(), precision=birth.precision)
         return [turn.reply(turn.t("child.ask_premature"),
@@ -174,7 +205,24 @@ class Profile:
         text = turn.incoming.text.strip()
         if not text.isdigit() or not 0 <= int(text) <= 16:
             return [turn.reply(turn.t("child.error_premature"))]
+        if state.get("only") == "weeks":
+            return self._save_field(turn, state, weeks_premature=int(text))
         return self._save_child(turn, state, int(text))
+
+    def _save_field(self, turn: Turn, state: dict[str, Any], **change: Any) -> list[Reply]:
+        """Save the one field being edited; the child's other details stay as they are."""
+        users = turn.engine.users
+        child = users.child(turn.user.id, state.get("child_id") or 0)
+        turn.clear_pending()
+        if child is None:
+            return [turn.reply(turn.t("error.stale_button"))]
+        new = {"name": child.name, "birth_date": child.birth_date, "birth_precision": child.birth_precision,
+               "weeks_premature": child.weeks_premature, **change}
+        saved = users.update_child(turn.user.id, child.id, new["name"], new["birth_date"], new["birth_precision"],
+                                   new["weeks_premature"])
+        if saved is None:
+            return [turn.reply(turn.t("error.stale_button"))]
+        return [turn.reply(turn.render("child_saved", child=saved, today=turn.today))]
 
     def _save_child(self, turn: Turn, state: dict[str, Any], weeks: int) -> list[Reply]:
         from datetime import date

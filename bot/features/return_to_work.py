@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from knowledge.ages import add_months
+from knowledge.ages import add_months, whole_months
+from knowledge.services import youngest_care_age
 from knowledge.return_to_work import (CARE, FEEDING, MAX_CHILD_YEARS, PATTERNS, DateInputError, Entitlements,
                                       Timeline, age_band, calendar_ics, check_birth, check_return, entitlements,
                                       key_dates, match_region, parse_day, plain, reminder_rows, timeline)
@@ -276,8 +277,17 @@ class ReturnToWork:
         """Entitlements, the timeline, the checklists with their buttons, and the calendar file."""
         today = turn.today
         ent = entitlements(turn.engine.kb.leave, choices.birth, choices.region)
-        plan = timeline(choices.return_day, today, choices.feeding, choices.care)
+        # The youngest age care of the chosen kind takes, from the service data: when the baby is younger than
+        # that on the first day back, care starts later and the plan says how to cover the gap.
+        care_from = youngest_care_age(turn.engine.db, choices.care)
+        care_start = add_months(choices.birth, care_from) if care_from is not None else None
+        too_young = care_start is not None and care_start > choices.return_day
+        plan = timeline(choices.return_day, today, choices.feeding, choices.care,
+                        care_start if too_young else None)
         context = {
+            "care_from": care_from, "care_start": care_start, "too_young_for_care": too_young,
+            "months_at_return": whole_months(choices.birth, choices.return_day)
+            if choices.return_day >= choices.birth else 0,
             "ent": ent, "plan": plan, "choices": choices, "pattern": pattern, "today": today,
             "region_name": self._region_name(turn, ent), "region_typed": region_typed,
             "caveat": ent.caveat[turn.lang],

@@ -65,19 +65,25 @@ class Tips:
         subs, now = SubscriptionStore(turn.engine.db), turn.now
         if action == "sub":
             days = [Button(turn.t(f"weekday.{d}"), f"tips:day:{child.id}:{d}") for d in range(7)]
-            return [turn.reply(turn.t("tips.choose_day"), days[:4], days[4:])]
+            return [turn.reply(turn.t("tips.choose_day"), days[:4], days[4:], on_press="edit")]
         if action == "day" and len(parts) == 3 and parts[2] in "0123456":
             hours = [Button(f"{h:02d}:00", f"tips:hour:{child.id}:{parts[2]}:{h}") for h in HOURS]
-            return [turn.reply(turn.t("tips.choose_hour"), hours[:4], hours[4:])]
+            return [turn.reply(turn.t("tips.choose_hour"), hours[:4], hours[4:], on_press="edit")]
         if action == "hour" and len(parts) == 4 and parts[2].isdigit() and parts[3].isdigit():
             weekday, hour = int(parts[2]), int(parts[3])
             if not (0 <= weekday <= 6 and 0 <= hour <= 23):
                 return [turn.reply(turn.t("error.stale_button"))]
             existing = subs.for_child(child.id)
             tz = existing.timezone if existing else turn.engine.kb.regions.get(turn.user.region)["timezone"]
+            # A change of day or time plans nothing new when this week's tip already went out: then promise only
+            # the next one, at the new time.
+            sent_before = turn.engine.db.execute(
+                "select 1 from deliveries where user_id = ? and child_id = ? and kind = 'tip' limit 1",
+                [turn.user.id, child.id]).fetchone() is not None
             sub = subs.subscribe(child.id, weekday, hour, tz, now)
-            return [turn.reply(turn.t("tips.subscribed", name=child.name or "", day=turn.t(f"weekday.{weekday}"),
-                                      hour=f"{hour:02d}:00", tz=sub.timezone))]
+            key = "tips.time_changed" if sent_before else "tips.subscribed"
+            return [turn.reply(turn.t(key, name=child.name or "", day=turn.t(f"weekday.{weekday}"),
+                                      hour=f"{hour:02d}:00", tz=sub.timezone), on_press="edit")]
         if action in ("pause", "resume", "stop"):
             status = {"pause": "paused", "resume": "active", "stop": "stopped"}[action]
             if subs.for_child(child.id) is None:
@@ -87,14 +93,15 @@ class Tips:
         if action == "tz":
             zones = sorted({r["timezone"] for r in turn.engine.kb.regions.table.values()})
             buttons = [Button(z, f"tips:settz:{child.id}:{i}") for i, z in enumerate(zones)]
-            return [turn.reply(turn.t("tips.choose_tz"), *[buttons[i:i + 2] for i in range(0, len(buttons), 2)])]
+            return [turn.reply(turn.t("tips.choose_tz"), *[buttons[i:i + 2] for i in range(0, len(buttons), 2)],
+                               on_press="edit")]
         if action == "settz" and len(parts) == 3 and parts[2].isdigit():
             zones = sorted({r["timezone"] for r in turn.engine.kb.regions.table.values()})
             existing = subs.for_child(child.id)
             if existing is None or int(parts[2]) >= len(zones):
                 return [turn.reply(turn.t("error.stale_button"))]
             subs.subscribe(child.id, existing.weekday, existing.hour, zones[int(parts[2])], now)
-            return [turn.reply(turn.t("tips.tz_set", tz=zones[int(parts[2])]))]
+            return [turn.reply(turn.t("tips.tz_set", tz=zones[int(parts[2])]), on_press="edit")]
         return [turn.reply(turn.t("error.stale_button"))]
 
     # Milestone check-ins ------------------------------------------------------------------------------------
@@ -107,7 +114,7 @@ class Tips:
         checklist = self.checklists.get(int(parts[2]))
         if child is None or checklist is None:
             return [turn.reply(turn.t("error.stale_button"))]
-        if parts[0] == "start":
+        if parts[0] == "start":  # the invitation becomes the check-in: one message, edited as the parent answers
             return [self._item(turn, child.id, checklist, 0)]
         if parts[0] != "a" or len(parts) != 5 or not parts[3].isdigit() or parts[4] not in ANSWERS:
             return [turn.reply(turn.t("error.stale_button"))]
@@ -147,7 +154,7 @@ class Tips:
                            area=turn.t(f"milestone.area.{item.area}"))
         return Reply(text, keyboard([Button(turn.t("milestone.yes"), f"{base}:y"),
                                      Button(turn.t("milestone.not_yet"), f"{base}:n"),
-                                     Button(turn.t("milestone.unsure"), f"{base}:u")]))
+                                     Button(turn.t("milestone.unsure"), f"{base}:u")]), on_press="edit")
 
     def _summary(self, turn: Turn, child, checklist: Checklist, answers: dict[str, str]) -> Reply:
         turn.clear_pending()
@@ -155,7 +162,7 @@ class Tips:
         missing = [item for item, answer in items if answer != "yes"]
         text = turn.render("milestone_summary", child=child, checklist=checklist, items=items, missing=missing,
                            answer_label=lambda a: turn.t(f"milestone.{a}"))
-        return Reply(text)
+        return Reply(text, on_press="edit")
 
 
 def compose_delivery(renderer: Renderer, db, kb, checklists: dict[int, Checklist]):
