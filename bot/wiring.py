@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import logging
 import threading
@@ -215,6 +214,8 @@ def install_features(runtime: Runtime) -> None:
 
 def schedule_retention_job(app) -> None:
     """Apply the question retention limit once a day while the bot runs (also `sprout db retention`)."""
+    import asyncio  # here, not at the top: a one-shot `sprout ask` never schedules anything
+
     from knowledge.privacy import apply_retention
 
     runtime: Runtime = app.bot_data["runtime"]
@@ -231,6 +232,7 @@ def schedule_retention_job(app) -> None:
 
 def schedule_tips_job(app) -> None:
     """Plan and send due tips every minute from the Telegram Application's JobQueue."""
+    import asyncio
     from .tips_sender import RetryPolicy, TelegramTransport, send_due
 
     from knowledge.deliveries import Ledger, worker_id

@@ -24,6 +24,7 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 CACHE_VERSION = 1
+KEEP = 3  # files kept per name
 # content/eval holds the labelled evaluation sets: nothing a start reads.
 _SKIPPED = ("eval",)
 _CODE_DIR = Path(__file__).resolve().parent  # knowledge/: the loaders and the classes the cache holds
@@ -89,7 +90,7 @@ class StartupCache:
             return None
 
     def put(self, name: str, value: Any) -> None:
-        """Save `value` (atomically) and drop this name's files for other keys. A folder that cannot be written
+        """Save `value` (atomically) and drop all but the newest few files of this name. A folder that cannot be written
         only means the next start loads everything again."""
         try:
             buffer = io.BytesIO()
@@ -101,8 +102,10 @@ class StartupCache:
             with os.fdopen(handle, "wb") as out:
                 out.write(buffer.getvalue())
             os.replace(partial, target)
-            for old in self.folder.glob(f"{name}-*.pickle"):
-                if old != target:
-                    old.unlink(missing_ok=True)
+            # The newest few stay: two checkouts sharing a data folder do not evict each other at every start.
+            older = sorted((p for p in self.folder.glob(f"{name}-*.pickle") if p != target),
+                           key=lambda p: p.stat().st_mtime, reverse=True)
+            for old in older[KEEP - 1:]:
+                old.unlink(missing_ok=True)
         except Exception as exc:
             log.info("start-up cache %s not saved: %s", name, exc)

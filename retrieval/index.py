@@ -249,8 +249,6 @@ class IndexBuilder:
         report.removed = sorted(set(old_hashes) - set(new_hashes))
         report.changed = sorted(e for e in new_hashes if e in old_hashes and old_hashes[e] != new_hashes[e])
 
-        units = [u for e in entries for u in entry_units(e)] + scope_units(self.scope)
-        report.texts = len(units)
         current = self.index_dir / "current"
         previous_dir = current.resolve() if previous is not None else None
         scope_version = scope_hash(self.scope)
@@ -262,11 +260,14 @@ class IndexBuilder:
                 and (read_terms(previous_dir, self.segmenter) or not entries)
                 and (previous_dir / SCOPE_FILE).is_file()):
             # Nothing changed and the current build is complete: keep it rather than write an identical copy
-            # on every start (which also spares readers of older builds from being pruned under them).
-            report.reused = report.texts
+            # on every start (which also spares readers of older builds from being pruned under them). Its texts
+            # are the ones these entries and subjects give (not split again at every start).
+            report.texts = report.reused = len(previous.get("texts", {}))
             report.path = str(previous_dir)
             report.seconds = round(time.perf_counter() - started, 3)
             return report
+        units = [u for e in entries for u in entry_units(e)] + scope_units(self.scope)
+        report.texts = len(units)
         vectors = self._embed(units, report, progress)
 
         # Keyword index: rewrite only what changed, in one transaction.
