@@ -266,7 +266,10 @@ def refresh_index(runtime: Runtime, progress=None):
     """Sync content files into the database, rebuild what changed, and swap the live index."""
     from knowledge.store import EntryStore
 
-    EntryStore(runtime.db).sync_from_files(runtime.kb.entries)
-    report = runtime.builder.build(progress=progress)
-    runtime.live.reload()
+    store = EntryStore(runtime.db)
+    store.sync_from_files(runtime.kb.entries)
+    # The published entries, read once for the build and the snapshot it swaps in.
+    published = store.published()
+    report = runtime.builder.build(published, progress=progress)
+    runtime.live.reload(published)
     return report

@@ -376,9 +376,10 @@ class Snapshot:
 
 
 def load_snapshot(index_dir: Path, db: sqlite_utils.Database, segmenter: keyword.Segmenter,
-                  identity: Identity) -> Snapshot | None:
+                  identity: Identity, entries: Iterable[Entry] | None = None) -> Snapshot | None:
     """The current build, or None when there is none or it was built for another model (its vectors would not be
-    comparable with the questions' and must be rebuilt, never used)."""
+    comparable with the questions' and must be rebuilt, never used). `entries`: the published entries, when the
+    caller has just read them from the database (else they are read here)."""
     current = index_dir / "current"
     try:
         target = current.resolve(strict=True)
@@ -389,7 +390,8 @@ def load_snapshot(index_dir: Path, db: sqlite_utils.Database, segmenter: keyword
         dense = DenseIndex.load(target / "dense.faiss")
     except (FileNotFoundError, OSError, json.JSONDecodeError, RuntimeError):
         return None
-    published = {e.id: e for e in EntryStore(db).published() if e.id in manifest["entries"]}
+    published = {e.id: e for e in (EntryStore(db).published() if entries is None else entries)
+                 if e.id in manifest["entries"]}
     # Terms saved by this very build (same directory), checked against each text's hash; anything missing,
     # edited since or written by another segmenter is segmented here as before.
     terms = entry_terms(published.values(), segmenter, read_terms(target, segmenter))
@@ -424,8 +426,8 @@ class LiveIndex:
             self._snapshot = load_snapshot(self.index_dir, self.db, self.segmenter, self.identity)
         return self._snapshot
 
-    def reload(self) -> Snapshot | None:
-        fresh = load_snapshot(self.index_dir, self.db, self.segmenter, self.identity)
+    def reload(self, entries: Iterable[Entry] | None = None) -> Snapshot | None:
+        fresh = load_snapshot(self.index_dir, self.db, self.segmenter, self.identity, entries)
         if fresh is not None:
             self._snapshot = fresh
         return self._snapshot
