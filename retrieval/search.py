@@ -362,7 +362,8 @@ def stem(term: str) -> str:
     Anything that is not plain ASCII letters is returned as it is."""
     if not term.isascii():
         return term
-    term = re.sub(r"'s?$", "", term)
+    if "'" in term:  # most words have none: the first question after a start stems every word of the index
+        term = re.sub(r"'s?$", "", term)
     if not term.isalpha():
         return term
     for suffix, replacement, shortest in _SUFFIXES:

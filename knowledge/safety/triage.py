@@ -39,9 +39,12 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
-from .signs import SignTable, load_sign_table
+from .signs import TABLE_PATH, SignTable, SignTableError, load_sign_table
+
+if TYPE_CHECKING:
+    from ..startup_cache import StartupCache
 
 # Most serious first; the first kind with a matching sign wins.
 KINDS = ("emergency", "crisis", "safeguarding", "urgent", "refused", "out_of_scope", "none")
@@ -465,16 +468,40 @@ _ZH_AGES = (
 )
 
 
+class _Rule:
+    """A row's regular expression, compiled when a message first wakes the row (its keywords), not at start-up:
+    a cold `ask` compiles the few rows its question touches instead of all of them."""
+
+    __slots__ = ("source", "_regex")
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self._regex: re.Pattern[str] | None = None
+
+    @property
+    def regex(self) -> re.Pattern[str]:
+        if self._regex is None:
+            self._regex = re.compile(self.source, re.ASCII)  # two threads at once compile it twice, harmlessly
+        return self._regex
+
+    def search(self, text: str) -> re.Match[str] | None:
+        return self.regex.search(text)
+
+    def finditer(self, text: str):
+        return self.regex.finditer(text)
+
+
 class Triage:
-    """Compiles the sign table once per instance; `check` keeps no state between calls."""
+    """Compiles the sign table once per instance (each row when first needed); `check` keeps no state between
+    calls."""
 
     def __init__(self, table: SignTable) -> None:
         self.table = table
         self.levels = table.levels
         builtins = LANGUAGE_WORDS
-        self._rules: list[tuple[str, re.Pattern[str], bool, bool]] = []
+        self._rules: list[tuple[str, _Rule, bool, bool]] = []
         self._rows = table.rows
-        self._exempt = [re.compile("|".join(f"(?:{table.expand(p, builtins)})" for p in row.exempt_when), re.ASCII)
+        self._exempt = [_Rule("|".join(f"(?:{table.expand(p, builtins)})" for p in row.exempt_when))
                         if row.exempt_when else None for row in table.rows]
         self._past = re.compile(table.expand(table.vocabulary.get("past_time", "(?!x)x"), builtins), re.ASCII)
         self._venting = re.compile(table.expand(table.vocabulary.get("venting", "(?!x)x"), builtins), re.ASCII)
@@ -487,7 +514,7 @@ class Triage:
         self.prefilter = True                          # tests turn it off to prove it changes nothing
         for index, row in enumerate(table.rows):
             source = "|".join(f"(?:{table.expand(p, builtins)})" for p in row.patterns)
-            self._rules.append((row.id, re.compile(source, re.ASCII), row.negatable, row.exemptable))
+            self._rules.append((row.id, _Rule(source), row.negatable, row.exemptable))
             if not row.keywords:
                 self._always.add(index)
                 continue
@@ -508,10 +535,33 @@ class Triage:
         """Entries the answerer turns to (the crying plan for a venting parent)."""
         return self.table.support
 
+    def compile_all(self, path: str = str(TABLE_PATH)) -> "Triage":
+        """Compile every row now: a table whose rows compile one pattern at a time but not joined is refused
+        here (SignTableError), where it is loaded, not on a parent's message."""
+        for index, rule in enumerate(self._rules):
+            for regex in (rule[1], self._exempt[index]):
+                try:
+                    if regex is not None:
+                        regex.regex
+                except re.error as exc:
+                    row = self._rows[index]
+                    raise SignTableError(f"{path}:{row.line}: {row.id}: its patterns together do not "
+                                         f"compile ({exc})") from None
+        return self
+
     @classmethod
-    def from_content(cls, content_dir: Path) -> "Triage":
-        """The triage of the sign table under content_dir; SignTableError if the table is broken."""
-        return cls(load_sign_table(content_dir, LANGUAGE_WORDS))
+    def from_content(cls, content_dir: Path, cache: StartupCache | None = None) -> "Triage":
+        """The triage of the sign table under content_dir; SignTableError if the table is broken.
+
+        With a `cache`, a table already loaded and compiled whole in this very state is read back from it, and
+        its rows are compiled as messages need them."""
+        table = cache.get("sign_table") if cache is not None else None
+        if table is not None:
+            return cls(table)
+        triage = cls(load_sign_table(content_dir, LANGUAGE_WORDS)).compile_all(str(Path(content_dir) / TABLE_PATH))
+        if cache is not None:
+            cache.put("sign_table", triage.table)
+        return triage
 
     def _active_rules(self, t: str) -> set[int]:
         """Indexes of the rules whose keywords occur in the text: word prefixes for English, characters and
