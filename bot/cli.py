@@ -145,6 +145,9 @@ def _runtime(ctx: click.Context, ensure_index: bool = True):
     if ensure_index:
         # Cheap when nothing changed (the model is loaded only if some text is new), and never stale.
         refresh_index(runtime)
+    hook = (ctx.obj or {}).pop("on_runtime", None)
+    if hook is not None:
+        hook(runtime)
     return runtime
 
 
@@ -278,8 +281,15 @@ def serve(ctx: click.Context) -> None:
 @cli.command()
 @click.pass_context
 def run(ctx: click.Context) -> None:
-    """Start Sprout: the Telegram bot when TELEGRAM_BOT_TOKEN is set, else the local chat."""
-    if _settings(ctx).telegram_token:
+    """Start Sprout: the Telegram bot when TELEGRAM_BOT_TOKEN is set, else the local chat (and the web console
+    beside it when SPROUT_WEB=1)."""
+    settings = _settings(ctx)
+    if settings.web_enabled:
+        # The console beside the bot (or the local chat), started once the bot's runtime exists.
+        from .cli_web import start_console_beside
+
+        ctx.obj["on_runtime"] = start_console_beside
+    if settings.telegram_token:
         ctx.invoke(serve)
     else:
         ctx.invoke(chat)
@@ -380,6 +390,11 @@ cli.add_command(safety_group)
 from .cli_services import services_group  # noqa: E402
 
 cli.add_command(services_group)
+
+from .cli_web import curators_group, web_command  # noqa: E402
+
+cli.add_command(web_command)
+cli.add_command(curators_group)
 
 
 def main() -> None:

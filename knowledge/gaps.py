@@ -64,6 +64,21 @@ class Cluster:
         return len(self.questions)
 
     @property
+    def closed(self) -> bool:
+        """A curator wrote or extended an entry from this cluster and it was published: it answers these now."""
+        return any(a.get("state") == "published" for a in self.actions)
+
+    def weekly_counts(self, now: datetime, weeks: int = 8) -> list[int]:
+        """Questions per week, oldest week first, the last ending now: the cluster's trend."""
+        counts = [0] * weeks
+        for q in self.questions:
+            age = now - datetime.fromisoformat(q.asked_at.replace("Z", "+00:00"))
+            week = int(age.total_seconds() // (7 * 86400))
+            if 0 <= week < weeks:
+                counts[weeks - 1 - week] += 1
+        return counts
+
+    @property
     def ids(self) -> list[int]:
         return sorted(q.id for q in self.questions)
 

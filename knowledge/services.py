@@ -389,3 +389,18 @@ def search_services(db: sqlite_utils.Database, lat: float, lon: float, filters: 
                   for row in db.query(f"select * from services where key in ({marks})", [k for k, _ in chosen])}
     results = [NearbyService(by_key[key], distance) for key, distance in chosen]
     return SearchPage(results, page, page_size, total, radius_km, more, filters)
+
+
+def find_services(db: sqlite_utils.Database, text: str, limit: int = 50) -> list[Service]:
+    """Records whose id, name, district or city contains `text` (the console's search box), by name."""
+    like = "%" + text.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    rows = db.query("select * from services where id like :q escape '\\' or name_en like :q escape '\\' or "
+                    "name_zh like :q escape '\\' or district like :q escape '\\' or city like :q escape '\\' "
+                    "order by coalesce(name_en, name_zh), id limit :limit", {"q": like, "limit": limit})
+    return [service_from_row(r) for r in rows]
+
+
+def registration_counts(db: sqlite_utils.Database) -> dict[str, int]:
+    """Records per registration status (registered, pending, unregistered, unknown), every status present."""
+    found = dict(db.execute("select registration, count(*) from services group by registration").fetchall())
+    return {status: found.get(status, 0) for status in REGISTRATION}
