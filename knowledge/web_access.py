@@ -116,7 +116,7 @@ def check_password(db: sqlite_utils.Database, settings: Settings, telegram_id: i
             ok = False
     with db.conn:
         db.execute("begin immediate")
-        db.executemany("insert into web_signin_attempts (key, at, ok) values (?, ?, ?)",
+        db.conn.executemany("insert into web_signin_attempts (key, at, ok) values (?, ?, ?)",
                        [(key, iso(now), int(ok)) for key in keys])
         audit(db, now, staff_actor(telegram_id) if ok else "web:anonymous",
               "web_signin_password" if ok else "refused:web_signin_password", staff_actor(telegram_id))
