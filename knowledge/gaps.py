@@ -8,7 +8,7 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterable, Protocol, Sequence
 
 import numpy as np
@@ -72,7 +72,8 @@ class Cluster:
         """Questions per week, oldest week first, the last ending now: the cluster's trend."""
         counts = [0] * weeks
         for q in self.questions:
-            age = now - datetime.fromisoformat(q.asked_at.replace("Z", "+00:00"))
+            asked = datetime.fromisoformat(q.asked_at.replace("Z", "+00:00"))
+            age = now - (asked if asked.tzinfo else asked.replace(tzinfo=timezone.utc))
             week = int(age.total_seconds() // (7 * 86400))
             if 0 <= week < weeks:
                 counts[weeks - 1 - week] += 1

@@ -305,14 +305,15 @@ class Console:
         page = self.page(request)
         self.need(page)
         entry_id = request.query_params.get("entry")
-        data: dict[str, Any] = {"topic": TOPICS[0], "age_min": 0, "age_max": 36, "sources": ""}
+        data: dict[str, Any] = {"entry_id": "", "topic": TOPICS[0], "age_min": 0, "age_max": 36, "sources": "",
+                                "gap_key": "", "gap_lang": "", "gap_ids": ""}
         for lang in LANGUAGES:
             data.update({f"{lang}_title": "", f"{lang}_body": "", f"{lang}_questions": ""})
         if entry_id:
             entry = self.workflow.store.get(entry_id)
             if entry is None:
                 raise HTTPException(404)
-            data = _form_data(entry)
+            data = {**data, **_form_data(entry)}
         gap = request.query_params.get("gap", "")
         if gap.isdigit():
             _, cluster = self._gap_cluster(int(gap))
@@ -512,7 +513,8 @@ class Console:
         page = self.page(request)
         self.need(page, REVIEWER)
         return self.render(page, "announcements.html", recent=self.announcements.recent(), preview=None,
-                           problems=[], data={}, regions=self._regions(page), bands=list(AGE_BANDS))
+                           problems=[], data={"en": "", "zh": "", "region": "", "band": ""},
+                           regions=self._regions(page), bands=list(AGE_BANDS))
 
     def _regions(self, page: Page) -> list[tuple[str, str]]:
         regions = self.runtime.kb.regions
