@@ -25,11 +25,21 @@ def entry_file(content_dir: Path, entry: Entry, current: Entry | None = None) ->
     return target, str(target.relative_to(content_dir.parent))
 
 
+class EntryFileError(ValueError):
+    """The entry, written as a file, is one `sprout content validate` refuses; `problems` are its messages."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
 def file_hash(text: str, rel: str) -> str:
-    """The hash the content sync computes for this file, so a restart sees the file as unchanged."""
-    parsed, _ = parse_entry(text, rel)
-    if parsed is None:
-        raise ValueError(f"{rel}: the entry did not survive being written as a file")
+    """The hash the content sync computes for this file, so a restart sees the file as unchanged. EntryFileError
+    when the validator refuses the file: nothing is written then."""
+    parsed, problems = parse_entry(text, rel)
+    errors = [p.message for p in problems if p.level == "error"]
+    if parsed is None or errors:
+        raise EntryFileError(errors or ["the entry could not be read back from its file"])
     return parsed.content_hash
 
 

@@ -17,7 +17,7 @@ import sqlite_utils
 from .ages import add_months, age_months
 from .content import (LANGUAGES, MAX_AGE_MONTHS, Entry, EntryText, Source, find_doses, parse_entry,
                       red_flags_from_dicts, render_entry_file)
-from .content_files import file_and_rows, write_entry_with_rows
+from .content_files import EntryFileError, file_and_rows, write_entry_with_rows
 from .schedule import iso
 from .settings import Settings
 from .store import EntryStore
@@ -340,7 +340,10 @@ class Workflow:
                            path="")
         if not editing and self.content_dir is not None:
             # A new entry: its in-review file and its rows, together.
-            proposed, target, text, digest = write_entry_with_rows(self.content_dir, proposed, current)
+            try:
+                proposed, target, text, digest = write_entry_with_rows(self.content_dir, proposed, current)
+            except EntryFileError as error:
+                raise CurationError("problems", check=Check(tuple(Issue("file", "", p) for p in error.problems)))
             with file_and_rows(self.db, target, text):
                 self.store.save_rows(proposed, actor, "propose", before=current, note=f"proposed via {origin}",
                                      file_hash=digest)
@@ -415,7 +418,10 @@ class Workflow:
                             review_by=add_months(today, REVIEW_MONTHS), path=current.path if current else "")
         if self.content_dir is not None:
             # The content file and the rows change together: a restart's content sync then finds nothing new.
-            published, target, text, digest = write_entry_with_rows(self.content_dir, published, current)
+            try:
+                published, target, text, digest = write_entry_with_rows(self.content_dir, published, current)
+            except EntryFileError as error:
+                raise CurationError("problems", check=Check(tuple(Issue("file", "", p) for p in error.problems)))
             with file_and_rows(self.db, target, text):
                 self.store.save_rows(published, actor, "publish", before=current, note=f"proposal {proposal_id}",
                                      file_hash=digest)

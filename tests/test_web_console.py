@@ -18,6 +18,8 @@ from test_curation_workflow import flying_entry
 from webhelpers import CURATOR, PARENT, REVIEWER, REVIEWER_2, console_settings, csrf_of, sign_in
 
 SCRIPT = "<script>alert('x')</script>"
+# A topic whose published entries need no red flags (health entries must carry them: see the refusal test).
+DEVELOPMENT = {"id": "development-flying-with-a-baby", "topic": "development"}
 
 
 @pytest.fixture
@@ -207,8 +209,18 @@ def test_a_tampered_session_cookie_is_ignored(console):
     runtime, app = console
     client = client_for(app, REVIEWER, runtime)
     value = client.cookies.get("sprout_console")
-    client.cookies.set("sprout_console", value[:-3] + ("AAA" if not value.endswith("AAA") else "BBB"))
-    assert client.get("/review", follow_redirects=False).status_code == 303
+    assert client_with_cookie(app, value).get("/review", follow_redirects=False).status_code == 200
+    from itsdangerous import URLSafeTimedSerializer
+
+    forged = URLSafeTimedSerializer("not the key", salt="sprout-console-session").dumps(
+        {"u": REVIEWER, "l": "en", "c": "x"})
+    tampered = value[:-3] + ("AAA" if not value.endswith("AAA") else "BBB")
+    for cookie in (forged, tampered):
+        assert client_with_cookie(app, cookie).get("/review", follow_redirects=False).status_code == 303
+
+
+def client_with_cookie(app, cookie: str) -> TestClient:
+    return TestClient(app, base_url="http://127.0.0.1:8088", cookies={"sprout_console": cookie})
 
 
 def test_the_signing_key_is_generated_0600_in_the_data_folder(console):
@@ -266,9 +278,9 @@ def test_request_changes_needs_a_comment_and_sends_a_new_entry_back_to_draft(con
 
 def test_publishing_writes_the_content_file_and_the_rows_together(console):
     runtime, app = console
-    pid = proposal_by(runtime, CURATOR)
-    entry_id = flying_entry().id
-    path = runtime.settings.content_dir / "guidance" / flying_entry().topic / f"{entry_id}.md"
+    pid = proposal_by(runtime, CURATOR, **DEVELOPMENT)
+    entry_id = DEVELOPMENT["id"]
+    path = runtime.settings.content_dir / "guidance" / DEVELOPMENT["topic"] / f"{entry_id}.md"
     assert parse_entry(path.read_text("utf-8"), "x")[0].status == "in_review"  # the new entry's file, on saving
     client = client_for(app, REVIEWER, runtime)
     csrf = csrf_of(client.get(f"/review/{pid}").text)
@@ -281,10 +293,22 @@ def test_publishing_writes_the_content_file_and_the_rows_together(console):
     assert row == ("published", on_disk.content_hash)  # a restart's content sync sees nothing new
 
 
-def test_a_publish_whose_commit_fails_leaves_the_old_file(console, monkeypatch):
+def test_publishing_a_health_entry_without_red_flags_is_refused_by_the_file_validator(console):
     runtime, app = console
     pid = proposal_by(runtime, CURATOR)
-    path = runtime.settings.content_dir / "guidance" / flying_entry().topic / f"{flying_entry().id}.md"
+    path = runtime.settings.content_dir / "guidance" / "health" / f"{flying_entry().id}.md"
+    before = path.read_bytes()
+    client = client_for(app, REVIEWER, runtime)
+    response = client.post(f"/review/{pid}/publish", data={"csrf": csrf_of(client.get(f"/review/{pid}").text)})
+    assert response.status_code == 409 and "needs red_flags before it is published" in response.text
+    assert path.read_bytes() == before
+    assert Workflow(runtime.db, runtime.clock).get(pid).state == "in_review"
+
+
+def test_a_publish_whose_commit_fails_leaves_the_old_file(console, monkeypatch):
+    runtime, app = console
+    pid = proposal_by(runtime, CURATOR, **DEVELOPMENT)
+    path = runtime.settings.content_dir / "guidance" / DEVELOPMENT["topic"] / f"{DEVELOPMENT['id']}.md"
     before = path.read_bytes()
     workflow = Workflow(runtime.db, runtime.clock, content_dir=runtime.settings.content_dir)
 
@@ -296,7 +320,7 @@ def test_a_publish_whose_commit_fails_leaves_the_old_file(console, monkeypatch):
         workflow.publish(pid, f"tg:{REVIEWER}", runtime.clock().date())
     assert path.read_bytes() == before
     assert not list(path.parent.glob(".*.tmp"))
-    assert workflow.store.get(flying_entry().id).status == "in_review"
+    assert workflow.store.get(DEVELOPMENT["id"]).status == "in_review"
 
 
 # The other pages -------------------------------------------------------------------------------------------------
@@ -363,7 +387,7 @@ def test_services_import_is_a_dry_run_first_then_a_commit(console):
     assert "web-1" in found.text
     edited = client.post("/services/web-1", data={"csrf": csrf, "phone": "021-12345678", "type": "private",
                                                   "lat": "31.2", "lon": "121.4", "registration": "pending"})
-    assert edited.status_code == 200
+    assert edited.status_code == 200, edited.text
     assert runtime.db.execute("select registration, phone from services where id = 'web-1'").fetchone() == \
         ("pending", "021-12345678")
 

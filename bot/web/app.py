@@ -277,7 +277,9 @@ class Console:
             else:
                 raise HTTPException(404)
         except CurationError as error:
-            return self._proposal_page(page, pid, self.error(page, error), status=409)
+            found = error.detail.get("check")
+            message = "; ".join(self.issues(page, found.problems)) if found else self.error(page, error)
+            return self._proposal_page(page, pid, message, status=409)
         return self.redirect(page, f"/review/{pid}")
 
     # Editor ----------------------------------------------------------------------------------------------------
@@ -471,8 +473,10 @@ class Console:
             upload_id = secrets.token_hex(12)
             path = self._uploads() / f"{upload_id}{suffix}"
             path.write_bytes(await upload.read())
+            await upload.close()
         try:
-            report = import_services(self.db, path, dataset=f"web-{path.stem[:8]}{path.suffix}", dry_run=not commit)
+            report = import_services(self.db, path, dataset=f"web-{path.stem[:8]}{path.suffix}", dry_run=not commit,
+                                     today=self.clock().date())
         except ServiceImportError as exc:
             path.unlink(missing_ok=True)
             return self.render(page, "services.html", status=422, q="", found=[], total=count_services(self.db),
