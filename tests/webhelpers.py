@@ -27,7 +27,7 @@ def console_settings(base: Path, built_index: Path, **extra) -> Settings:
     shutil.copytree(CONTENT_DIR, base / "content", ignore=shutil.ignore_patterns("eval"))
     return Settings(data_dir=base, db_path=base / "sprout.db", content_dir=base / "content",
                     curator_ids=frozenset({CURATOR}), reviewer_ids=frozenset({REVIEWER, REVIEWER_2}),
-                    web_port=8088, **extra)
+                    **{"web_port": 8088, **extra})
 
 
 def csrf_of(html: str) -> str:
