@@ -17,7 +17,7 @@ def serve_console(app, settings) -> None:
                 server_header=False)
 
 
-def start_console_beside(runtime) -> threading.Thread:
+def start_console_beside(runtime):
     """`sprout run` with SPROUT_WEB=1: the console in a thread of its own, with its own database connection and
     runtime; after it publishes, the bot's live index is reloaded too."""
     import uvicorn
@@ -35,7 +35,7 @@ def start_console_beside(runtime) -> threading.Thread:
     thread = threading.Thread(target=server.run, name="sprout-web", daemon=True)
     thread.start()
     log.info("web console on %s", settings.web_base_url)
-    return thread
+    return server, thread
 
 
 @click.command("web")

@@ -131,6 +131,11 @@ def test_an_edit_is_proposed_approved_by_another_reviewer_published_and_then_ans
     page.goto(f"{base_url(server)}/editor?entry={entry.id}")
     body = page.locator("#en_body")
     body.fill(body.input_value() + "\n\n" + NEW_SENTENCE)
+    live = page.wait_for_selector("#live-check.ok")  # checked while typing, by the server's validator
+    assert "No problems found" in live.inner_text()
+    page.fill("#en_title", "")
+    assert "too short" in page.wait_for_selector("#live-check.error").inner_text()
+    page.fill("#en_title", entry.texts["en"].title)
     page.click("#check")
     assert page.locator("#checked").is_visible()
     page.click("#save")

@@ -122,6 +122,18 @@ def test_a_form_without_its_csrf_token_is_rejected(console, token):
     assert runtime.db.execute("select count(*) from audit_log where action = 'refused:csrf'").fetchone()[0] == 1
 
 
+def test_the_live_editor_check_needs_the_csrf_token_and_writes_nothing(console):
+    runtime, app = console
+    client = client_for(app, CURATOR, runtime)
+    csrf = csrf_of(client.get("/editor").text)
+    fields = {"topic": "health", "age_min": "0", "age_max": "12", "sources": "", "en_title": "Hi", "en_body": "x",
+              "en_questions": "", "zh_title": "", "zh_body": "", "zh_questions": ""}
+    assert client.post("/editor/check", data=fields).status_code == 403
+    checked = client.post("/editor/check", data={"csrf": csrf, **fields}).json()
+    assert any("too short" in p for p in checked["problems"])
+    assert runtime.db.execute("select count(*) from proposals").fetchone()[0] == 0
+
+
 def test_the_sign_in_form_needs_its_csrf_token_too(console):
     runtime, app = console
     set_password(runtime.db, REVIEWER, "a long enough password", runtime.clock(), "test")
@@ -429,3 +441,71 @@ def test_the_bot_sends_a_sign_in_link_on_web_to_a_curator_in_private_only(consol
     page = client.get(f"/signin/link/{token}")
     assert client.post(f"/signin/link/{token}", data={"csrf": csrf_of(page.text)}, follow_redirects=False
                        ).status_code == 303
+
+
+# Settings and the command line ----------------------------------------------------------------------------------
+
+
+def test_web_settings_default_to_loopback_and_are_checked():
+    from knowledge.settings import SettingsError, load_settings
+
+    default = load_settings({})
+    assert (default.web_enabled, default.web_listen, default.web_base_url) == (False, "127.0.0.1",
+                                                                                "http://127.0.0.1:8088")
+    configured = load_settings({"SPROUT_WEB": "1", "SPROUT_WEB_PORT": "9000", "SPROUT_WEB_LINK_MINUTES": "5",
+                                "SPROUT_WEB_URL": "https://console.example.org/"})
+    assert (configured.web_enabled, configured.web_port, configured.web_link_minutes) == (True, 9000, 5)
+    assert configured.web_base_url == "https://console.example.org"
+    for name, value in (("SPROUT_WEB", "maybe"), ("SPROUT_WEB_PORT", "0"), ("SPROUT_WEB_URL", "ftp://x"),
+                        ("SPROUT_WEB_LINK_MINUTES", "600")):
+        with pytest.raises(SettingsError, match=name):
+            load_settings({name: value})
+
+
+def test_curators_add_sets_a_password_only_for_staff(tmp_path):
+    from click.testing import CliRunner
+
+    from bot.cli import cli
+    from knowledge.db import open_database
+
+    env = {"SPROUT_DATA_DIR": str(tmp_path), "SPROUT_REVIEWER_IDS": str(REVIEWER)}
+    refused = CliRunner().invoke(cli, ["curators", "add", str(PARENT), "--password"], env=env,
+                                 input="a long enough password\na long enough password\n")
+    assert refused.exit_code == 1 and "not a curator or reviewer" in refused.output
+    short = CliRunner().invoke(cli, ["curators", "add", str(REVIEWER), "--password"], env=env, input="short\nshort\n")
+    assert short.exit_code == 1 and "at least 12 characters" in short.output
+    done = CliRunner().invoke(cli, ["curators", "add", str(REVIEWER), "--password"], env=env,
+                              input="a long enough password\na long enough password\n")
+    assert done.exit_code == 0, done.output
+    db = open_database(tmp_path / "sprout.db")
+    try:
+        assert db.execute("select telegram_id from staff_passwords").fetchall() == [(REVIEWER,)]
+        assert "a long enough password" not in db.execute("select hash from staff_passwords").fetchone()[0]
+    finally:
+        db.conn.close()
+
+
+def test_sprout_run_with_sprout_web_starts_the_console_beside_the_bot_on_loopback(console):
+    import socket
+    import threading
+
+    import httpx
+
+    from bot.cli_web import start_console_beside
+
+    runtime, _ = console
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    runtime.settings = replace(runtime.settings, web_port=port)
+    server, thread = start_console_beside(runtime)
+    try:
+        waiting = threading.Event()
+        while thread.is_alive() and not server.started:
+            waiting.wait(0.05)  # the socket opening, not time passing
+        response = httpx.get(f"http://127.0.0.1:{port}/signin")
+        assert response.status_code == 200 and "Sign in" in response.text
+        assert server.config.host == "127.0.0.1"
+    finally:
+        server.should_exit = True
+        thread.join()

@@ -18,7 +18,7 @@ from markupsafe import Markup
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -325,10 +325,8 @@ class Console:
                              "gap_ids": ",".join(str(i) for i in cluster.ids)})
         return self.render(page, "editor.html", data=data, problems=[], flags=[], saved=None)
 
-    async def editor_post(self, request: Request) -> Response:
-        page = self.page(request)
-        self.need(page)
-        form = await self.form(page)
+    def _checked_form(self, page: Page, form) -> tuple[dict[str, str], Entry | None, list[str], Check]:
+        """The editor's fields, the entry they make, and what the proposal and file validators say about it."""
         data = {key: str(form.get(key, "")) for key in
                 ("entry_id", "topic", "age_min", "age_max", "sources", "gap_key", "gap_lang", "gap_ids",
                  *(f"{lang}_{field}" for lang in LANGUAGES for field in ("title", "body", "questions")))}
@@ -339,6 +337,21 @@ class Console:
             editing = current is not None and current.status == "published"
             check = check_entry(entry, entry_links(current) if editing else ())
             problems += self.issues(page, check.problems)
+        return data, entry, problems, check
+
+    async def editor_check(self, request: Request) -> Response:
+        """The live check while typing (editor.js): the same checks as saving, nothing written."""
+        page = self.page(request)
+        self.need(page)
+        _, _, problems, check = self._checked_form(page, await self.form(page))
+        return JSONResponse({"problems": problems, "flags": self.issues(page, check.flags),
+                             "ok": page.t("editor.valid")})
+
+    async def editor_post(self, request: Request) -> Response:
+        page = self.page(request)
+        self.need(page)
+        form = await self.form(page)
+        data, entry, problems, check = self._checked_form(page, form)
         if problems or form.get("action") != "save":
             return self.render(page, "editor.html", status=422 if problems else 200, data=data, problems=problems,
                                flags=self.issues(page, check.flags), saved=None, checked=not problems)
@@ -620,6 +633,7 @@ def create_app(runtime, clock: Callable[[], datetime] | None = None,
         Route("/entries", c.entries),
         Route("/editor", c.editor),
         Route("/editor", c.editor_post, methods=["POST"]),
+        Route("/editor/check", c.editor_check, methods=["POST"]),
         Route("/gaps", c.gaps),
         Route("/stats", c.stats),
         Route("/redflags", c.redflags, methods=["GET", "POST"]),
