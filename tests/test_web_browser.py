@@ -110,12 +110,14 @@ def test_the_link_cannot_be_used_a_second_time(server, browser):
     page.goto(url)
     page.click("#use-link")
     page.wait_for_url("**/review")
-    other = browser.new_context().new_page()
+    second = browser.new_context()
+    other = second.new_page()
     other.goto(url)
     other.click("#use-link")
     assert "already been used" in other.locator("[role=alert]").inner_text()
     other.goto(base_url(server) + "/review")
     assert other.url.endswith("/signin")
+    second.close()
     context.close()
 
 

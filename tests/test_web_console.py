@@ -93,6 +93,22 @@ def test_a_link_whose_holder_is_no_longer_staff_signs_nobody_in(console, shared_
         demoted.db.conn.close()
 
 
+def test_a_session_is_refused_once_its_holder_is_no_longer_staff(console, shared_parts):
+    from bot.web import create_app
+    from bot.wiring import build_runtime
+
+    runtime, app = console
+    cookie = client_for(app, CURATOR, runtime).cookies.get("sprout_console")
+    demoted = build_runtime(replace(runtime.settings, curator_ids=frozenset()), clock=runtime.clock,
+                            embedder_factory=runtime.model, shared=shared_parts)
+    try:
+        client = client_with_cookie(create_app(demoted), cookie)  # same data folder, so the same signing key
+        assert client.get("/review", follow_redirects=False).status_code == 403
+        assert client.get("/gaps", follow_redirects=False).status_code == 403
+    finally:
+        demoted.db.conn.close()
+
+
 def test_a_curator_cannot_publish_or_import_only_a_reviewer_can(console):
     runtime, app = console
     pid = proposal_by(runtime, REVIEWER)
