@@ -8,13 +8,12 @@ import difflib
 import logging
 import secrets
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
 import jinja2
-from markupsafe import Markup
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -22,11 +21,10 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from knowledge.content import LANGUAGES, TOPICS, Entry, EntryText, find_doses, render_entry_file
-from knowledge.curation import (AGE_BANDS, CURATOR, REVIEWER, Announcements, Check, CurationError, Issue, Workflow,
+from knowledge.content import LANGUAGES, TOPICS, Entry, EntryText, render_entry_file, safe_load
+from knowledge.curation import (AGE_BANDS, CURATOR, REVIEWER, Announcements, Check, CurationError, Workflow,
                                 allows, audit, check_announcement, check_entry, clean_text, entry_links,
                                 parse_questions, parse_sources, role_of, slug_id, staff_actor)
-from knowledge.content import safe_load
 from knowledge.web_access import AccessError, audit_rows, check_password, redeem_link, signing_key
 
 from . import charts
