@@ -421,17 +421,26 @@ def test_services_import_is_a_dry_run_first_then_a_commit(console):
 
 
 def test_an_announcement_is_previewed_with_its_audience_then_queued_through_the_ledger(console):
+    from datetime import date
+
+    from tipshelpers import subscribed_child
+
     runtime, app = console
+    parent, _ = subscribed_child(runtime.db, "tg:7001", date(2026, 5, 1), runtime.clock(), chat_id=7001)
+    subscribed_child(runtime.db, "tg:7002", date(2024, 1, 1), runtime.clock(), chat_id=7002)  # 34 months
     client = client_for(app, REVIEWER, runtime)
     csrf = csrf_of(client.get("/announcements").text)
     preview = client.post("/announcements", data={
-        "csrf": csrf, "region": "", "band": "", "en": "The clinic is closed on Friday for training.",
+        "csrf": csrf, "region": "", "band": "4-6", "en": "The clinic is closed on Friday for training.",
         "zh": "诊所周五培训，停诊一天。"})
-    assert preview.status_code == 200 and "It goes to 0 subscribers" in preview.text
+    assert preview.status_code == 200 and "It goes to 1 subscribers" in preview.text
     aid = runtime.db.execute("select max(id) from announcements").fetchone()[0]
-    when = (runtime.clock() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
-    assert client.post(f"/announcements/{aid}/send", data={"csrf": csrf, "when": when}).status_code == 200
-    assert runtime.db.execute("select state from announcements where id = ?", [aid]).fetchone()[0] == "queued"
+    when = runtime.clock() + timedelta(days=1)
+    for _ in range(2):  # a second press queues nobody twice
+        sent = client.post(f"/announcements/{aid}/send", data={"csrf": csrf, "when": when.strftime("%Y-%m-%dT%H:%M")})
+        assert sent.status_code == 200
+    rows = runtime.db.execute("select dedupe_key, due_at, state from deliveries where kind = 'announcement'").fetchall()
+    assert rows == [(f"announcement:{aid}:{parent.id}", when.strftime("%Y-%m-%dT%H:%M:00Z"), "pending")]
 
 
 def test_the_audit_log_page_shows_who_did_what(console):
