@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 import sqlite_utils
 
 from .ages import add_months, age_months
-from .content import (LANGUAGES, MAX_AGE_MONTHS, Entry, EntryText, Source, find_doses, parse_entry,
-                      red_flags_from_dicts, render_entry_file)
+from .content import (LANGUAGES, MAX_AGE_MONTHS, RED_FLAG_TIMES, Entry, EntryText, RedFlag, Source, find_doses,
+                      parse_entry, red_flags_from_dicts, render_entry_file)
 from .content_files import EntryFileError, file_and_rows, write_entry_with_rows
 from .schedule import iso
 from .settings import Settings
@@ -252,6 +252,31 @@ def parse_sources(text: str) -> tuple[list[Source], list[Issue]]:
             continue
         sources.append(Source(publisher, title, url, int(year)))
     return sources, problems
+
+
+def parse_red_flags(text: str) -> tuple[tuple[RedFlag, ...], list[Issue]]:
+    """Lines of "when | English | 中文" with an optional "| from-to" in months; when is emergency, today or
+    within_24h. The file validator then checks lengths and numbers, as for a content file."""
+    flags, problems = [], []
+    for number, line in enumerate((ln for ln in text.splitlines() if ln.strip()), 1):
+        parts = [p.strip() for p in re.split(r"[|｜]", line)]
+        ages = parse_age_range(parts[3]) if len(parts) == 4 else None
+        if len(parts) not in (3, 4) or not all(parts) or parts[0] not in RED_FLAG_TIMES or (len(parts) == 4
+                                                                                           and ages is None):
+            problems.append(Issue("red_flag_format", "red_flags", str(number)))
+            continue
+        span = (float(ages[0]), float(ages[1])) if ages and ages[0] < ages[1] else None
+        flags.append(RedFlag(parts[0], {"en": parts[1], "zh": parts[2]}, span))
+    return tuple(flags), problems
+
+
+def red_flags_text(flags: Iterable[RedFlag]) -> str:
+    """The editor's text for an entry's red flags (what `parse_red_flags` reads back)."""
+    lines = []
+    for flag in flags:
+        ages = f" | {flag.ages[0]:g}-{flag.ages[1]:g}" if flag.ages else ""
+        lines.append(f"{flag.when} | {flag.texts.get('en', '')} | {flag.texts.get('zh', '')}{ages}")
+    return "\n".join(lines)
 
 
 def slug_id(topic: str, title: str, taken: Callable[[str], bool]) -> str:

@@ -534,3 +534,49 @@ def test_sprout_run_with_sprout_web_starts_the_console_beside_the_bot_on_loopbac
     finally:
         server.should_exit = True
         thread.join()
+
+
+def test_a_health_entry_with_red_flags_typed_in_the_editor_is_published_with_them(console):
+    runtime, app = console
+    entry = flying_entry()
+    fields = {"topic": "health", "age_min": "0", "age_max": "36",
+              "sources": "NHS | Travelling with children | https://www.nhs.uk/conditions/travel-vaccines/ | 2023",
+              "red_flags": "emergency | Struggling to breathe | 呼吸困难\ntoday | Ear pain with a fever | 耳朵疼并发烧 | 0-12",
+              **{f"{lang}_{field}": (getattr(entry.texts[lang], field) if field != "questions"
+                                     else "\n".join(entry.texts[lang].questions))
+                 for lang in ("en", "zh") for field in ("title", "body", "questions")}}
+    author = client_for(app, CURATOR, runtime)
+    saved = author.post("/editor", data={"csrf": csrf_of(author.get("/editor").text), "action": "save", **fields},
+                        follow_redirects=False)
+    assert saved.status_code == 303, saved.text
+    pid = int(saved.headers["location"].rsplit("/", 1)[1])
+    reviewer = client_for(app, REVIEWER, runtime)
+    published = reviewer.post(f"/review/{pid}/publish", data={"csrf": csrf_of(reviewer.get(f"/review/{pid}").text)})
+    assert published.status_code == 200
+    stored = Workflow(runtime.db, runtime.clock).store.get(Workflow(runtime.db, runtime.clock).get(pid).entry_id)
+    assert stored.status == "published"
+    assert [(f.when, f.texts["zh"], f.ages) for f in stored.red_flags] == [
+        ("emergency", "呼吸困难", None), ("today", "耳朵疼并发烧", (0.0, 12.0))]
+
+
+def test_the_editor_shows_an_entrys_red_flags_so_saving_it_unchanged_keeps_them(console):
+    import html as html_lib
+    import re
+
+    runtime, app = console
+    current = next(e for e in Workflow(runtime.db, runtime.clock).store.published() if e.red_flags)
+    client = client_for(app, CURATOR, runtime)
+    page = client.get(f"/editor?entry={current.id}").text
+    fields = {name: html_lib.unescape(value) for name, value in
+              re.findall(r'<textarea id="[^"]+" name="([^"]+)"[^>]*>(.*?)</textarea>', page, re.S)}
+    fields.update({name: html_lib.unescape(value) for name, value in
+                   re.findall(r'<input id="[^"]+" name="([^"]+)"[^>]*value="([^"]*)"', page)})
+    fields["topic"] = current.topic
+    check = client.post("/editor/check", data={"csrf": csrf_of(page), "entry_id": current.id, **fields}).json()
+    assert check["problems"] == []
+    saved = client.post("/editor", data={"csrf": csrf_of(page), "entry_id": current.id, "action": "save", **fields},
+                        follow_redirects=False)
+    assert saved.status_code == 303, saved.text
+    proposal = Workflow(runtime.db, runtime.clock).get(int(saved.headers["location"].rsplit("/", 1)[1]))
+    assert proposal.kind == "edit" and proposal.entry.red_flags == current.red_flags
+    assert proposal.entry.texts == current.texts and proposal.entry.sources == current.sources

@@ -24,7 +24,8 @@ from starlette.staticfiles import StaticFiles
 from knowledge.content import LANGUAGES, TOPICS, Entry, EntryText, render_entry_file, safe_load
 from knowledge.curation import (AGE_BANDS, CURATOR, REVIEWER, Announcements, Check, CurationError, Workflow,
                                 allows, audit, check_announcement, check_entry, clean_text, entry_links,
-                                parse_questions, parse_sources, role_of, slug_id, staff_actor)
+                                parse_questions, parse_red_flags, parse_sources, red_flags_text, role_of, slug_id,
+                                staff_actor)
 from knowledge.web_access import AccessError, audit_rows, check_password, redeem_link, signing_key
 
 from . import charts
@@ -306,6 +307,7 @@ class Console:
         self.need(page)
         entry_id = request.query_params.get("entry")
         data: dict[str, Any] = {"entry_id": "", "topic": TOPICS[0], "age_min": 0, "age_max": 36, "sources": "",
+                                "red_flags": "",
                                 "gap_key": "", "gap_lang": "", "gap_ids": ""}
         for lang in LANGUAGES:
             data.update({f"{lang}_title": "", f"{lang}_body": "", f"{lang}_questions": ""})
@@ -326,7 +328,7 @@ class Console:
     def _checked_form(self, page: Page, form) -> tuple[dict[str, str], Entry | None, list[str], Check]:
         """The editor's fields, the entry they make, and what the proposal and file validators say about it."""
         data = {key: str(form.get(key, "")) for key in
-                ("entry_id", "topic", "age_min", "age_max", "sources", "gap_key", "gap_lang", "gap_ids",
+                ("entry_id", "topic", "age_min", "age_max", "sources", "red_flags", "gap_key", "gap_lang", "gap_ids",
                  *(f"{lang}_{field}" for lang in LANGUAGES for field in ("title", "body", "questions")))}
         entry, problems = self._entry_from_form(page, data)
         check = Check()
@@ -377,7 +379,8 @@ class Console:
         if not all(a.isdigit() for a in ages) or not int(ages[0]) <= int(ages[1]) <= 36:
             problems.append(page.t("editor.bad_ages"))
         sources, source_problems = parse_sources(clean_text(data["sources"]))
-        problems += self.issues(page, source_problems)
+        red_flags, flag_problems = parse_red_flags(clean_text(data["red_flags"]))
+        problems += self.issues(page, source_problems + flag_problems)
         if problems:
             return None, problems
         texts = {lang: EntryText(clean_text(data[f"{lang}_title"]), clean_text(data[f"{lang}_body"]),
@@ -386,8 +389,7 @@ class Console:
         current = self.workflow.store.get(entry_id) if entry_id else None
         if current is None:
             entry_id = slug_id(topic, texts["en"].title, lambda c: self.workflow.store.get(c) is not None)
-        base = dict(author=page.actor, reviewer=None, reviewed=None, review_by=None,
-                    red_flags=current.red_flags if current else ())
+        base = dict(author=page.actor, reviewer=None, reviewed=None, review_by=None, red_flags=red_flags)
         return Entry(entry_id, topic, int(ages[0]), int(ages[1]), "in_review", sources=tuple(sources), texts=texts,
                      **base), []
 
@@ -591,7 +593,8 @@ class Console:
 def _form_data(entry: Entry) -> dict[str, Any]:
     data: dict[str, Any] = {"entry_id": entry.id, "topic": entry.topic, "age_min": entry.age_min,
                             "age_max": entry.age_max,
-                            "sources": "\n".join(f"{s.publisher} | {s.title} | {s.url} | {s.year}" for s in entry.sources)}
+                            "sources": "\n".join(f"{s.publisher} | {s.title} | {s.url} | {s.year}" for s in entry.sources),
+                            "red_flags": red_flags_text(entry.red_flags)}
     for lang in LANGUAGES:
         text = entry.texts.get(lang)
         data.update({f"{lang}_title": text.title if text else "", f"{lang}_body": text.body if text else "",
