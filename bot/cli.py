@@ -75,7 +75,8 @@ class SproutGroup(LazyGroup):
 @click.group(cls=SproutGroup, context_settings={"help_option_names": ["-h", "--help"]},
              lazy={"tips": ".cli_tips:tips_group", "gaps": ".cli_curation:gaps_command",
                    "stats": ".cli_curation:stats_command", "safety": ".cli_safety:safety_group",
-                   "services": ".cli_services:services_group"})
+                   "services": ".cli_services:services_group", "web": ".cli_web:web_command",
+                   "curators": ".cli_web:curators_group"})
 @click.option("--config", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="TOML settings file (also SPROUT_CONFIG).")
 @click.pass_context
@@ -168,6 +169,9 @@ def _runtime(ctx: click.Context, ensure_index: bool = True):
     if ensure_index:
         # Cheap when nothing changed (the model is loaded only if some text is new), and never stale.
         refresh_index(runtime)
+    hook = (ctx.obj or {}).pop("on_runtime", None)
+    if hook is not None:
+        hook(runtime)
     return runtime
 
 
@@ -301,8 +305,15 @@ def serve(ctx: click.Context) -> None:
 @cli.command()
 @click.pass_context
 def run(ctx: click.Context) -> None:
-    """Start Sprout: the Telegram bot when TELEGRAM_BOT_TOKEN is set, else the local chat."""
-    if _settings(ctx).telegram_token:
+    """Start Sprout: the Telegram bot when TELEGRAM_BOT_TOKEN is set, else the local chat (and the web console
+    beside it when SPROUT_WEB=1)."""
+    settings = _settings(ctx)
+    if settings.web_enabled:
+        # The console beside the bot (or the local chat), started once the bot's runtime exists.
+        from .cli_web import start_console_beside
+
+        ctx.obj["on_runtime"] = start_console_beside
+    if settings.telegram_token:
         ctx.invoke(serve)
     else:
         ctx.invoke(chat)

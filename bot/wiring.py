@@ -207,7 +207,8 @@ def install_features(runtime: Runtime) -> None:
     ledger, _ = delivery_context(runtime)
     engine.add(Tips(ledger, runtime.kb.milestones))
     engine.add(ReturnToWork())
-    engine.add(Curation(runtime), curator_commands=("review", "propose", "stale", "retire", "gaps", "stats", "announce"))
+    engine.add(Curation(runtime), curator_commands=("review", "propose", "stale", "retire", "gaps", "stats", "announce",
+                                                      "web"))
     runtime.telegram_hooks.append(schedule_tips_job)
     runtime.telegram_hooks.append(schedule_retention_job)
 

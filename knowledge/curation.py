@@ -9,13 +9,15 @@ import unicodedata
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any, Callable, Iterable
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import sqlite_utils
 
 from .ages import add_months, age_months
-from .content import (LANGUAGES, MAX_AGE_MONTHS, Entry, EntryText, Source, find_doses, parse_entry,
-                      ReviewRecord, red_flags_from_dicts, render_entry_file, review_records_from_dicts)
+from .content import (LANGUAGES, MAX_AGE_MONTHS, RED_FLAG_TIMES, Entry, EntryText, RedFlag, ReviewRecord, Source,
+                      find_doses, parse_entry, red_flags_from_dicts, render_entry_file, review_records_from_dicts)
+from .content_files import EntryFileError, file_and_rows, write_entry_with_rows
 from .schedule import iso
 from .settings import Settings
 from .store import EntryStore
@@ -265,6 +267,31 @@ def parse_sources(text: str) -> tuple[list[Source], list[Issue]]:
     return sources, problems
 
 
+def parse_red_flags(text: str) -> tuple[tuple[RedFlag, ...], list[Issue]]:
+    """Lines of "when | English | 中文" with an optional "| from-to" in months; when is emergency, today or
+    within_24h. The file validator then checks lengths and numbers, as for a content file."""
+    flags, problems = [], []
+    for number, line in enumerate((ln for ln in text.splitlines() if ln.strip()), 1):
+        parts = [p.strip() for p in re.split(r"[|｜]", line)]
+        ages = parse_age_range(parts[3]) if len(parts) == 4 else None
+        if len(parts) not in (3, 4) or not all(parts) or parts[0] not in RED_FLAG_TIMES or (len(parts) == 4
+                                                                                           and ages is None):
+            problems.append(Issue("red_flag_format", "red_flags", str(number)))
+            continue
+        span = (float(ages[0]), float(ages[1])) if ages and ages[0] < ages[1] else None
+        flags.append(RedFlag(parts[0], {"en": parts[1], "zh": parts[2]}, span))
+    return tuple(flags), problems
+
+
+def red_flags_text(flags: Iterable[RedFlag]) -> str:
+    """The editor's text for an entry's red flags (what `parse_red_flags` reads back)."""
+    lines = []
+    for flag in flags:
+        ages = f" | {flag.ages[0]:g}-{flag.ages[1]:g}" if flag.ages else ""
+        lines.append(f"{flag.when} | {flag.texts.get('en', '')} | {flag.texts.get('zh', '')}{ages}")
+    return "\n".join(lines)
+
+
 def slug_id(topic: str, title: str, taken: Callable[[str], bool]) -> str:
     """A new entry id from the topic and English title, unique against `taken`."""
     words = re.findall(r"[a-z0-9]+", title.lower())
@@ -332,9 +359,12 @@ class Workflow:
     """draft -> in_review -> published -> retired, every step audited. A new entry waits in `entries` as
     in_review; an edit of a published entry waits in `proposals` so the live version keeps answering."""
 
-    def __init__(self, db: sqlite_utils.Database, clock: Callable[[], datetime]):
+    def __init__(self, db: sqlite_utils.Database, clock: Callable[[], datetime], content_dir: Path | None = None):
+        """With `content_dir`, a new entry's file and a published entry's file are written with the database rows
+        (the web console); without it only the database changes (the chat exports files separately)."""
         self.db, self.clock = db, clock
         self.store = EntryStore(db)
+        self.content_dir = content_dir
 
     def propose(self, entry: Entry, actor: str, origin: str = "telegram") -> Proposal:
         """Check the entry and queue it for review; CurationError('problems') carries the Check when it fails."""
@@ -351,21 +381,38 @@ class Workflow:
             audit(self.db, now, actor, "proposal_refused", entry.id,
                   after={"problems": [p.as_dict() for p in check.problems]})
             raise CurationError("problems", check=check)
+        if not editing and self.content_dir is not None:
+            # A new entry: its in-review file and its rows, together.
+            try:
+                proposed, target, text, digest = write_entry_with_rows(self.content_dir, proposed, current)
+            except EntryFileError as error:
+                raise CurationError("problems", check=Check(tuple(Issue("file", "", p) for p in error.problems)))
+            with file_and_rows(self.db, target, text):
+                self.store.save_rows(proposed, actor, "propose", before=current, note=f"proposed via {origin}",
+                                     file_hash=digest)
+                proposal_id = self._insert_proposal(entry.id, "new", actor, origin, proposed, None, check, now)
+            return self.get(proposal_id)
         if not editing:
             # A new entry exists in `entries` from now on (not published, so never answered from).
             self.store.save(proposed, actor, "propose", before=current, note=f"proposed via {origin}")
         with self.db.conn:
             self.db.execute("begin immediate")
-            self._supersede(entry.id, now)
-            cursor = self.db.execute(
-                "insert into proposals (entry_id, kind, state, author, origin, entry, base_hash, flags, created_at, "
-                "updated_at) values (?, ?, 'in_review', ?, ?, ?, ?, ?, ?, ?)",
-                [entry.id, "edit" if editing else "new", actor, origin, _dump(proposed.as_dict()),
-                 current.content_hash if editing else None, _dump([f.as_dict() for f in check.flags]), iso(now),
-                 iso(now)])
+            proposal_id = self._insert_proposal(entry.id, "edit" if editing else "new", actor, origin, proposed,
+                                                current.content_hash if editing else None, check, now)
             if editing:
                 audit(self.db, now, actor, "propose_edit", entry.id, current.as_dict(), proposed.as_dict())
-        return self.get(cursor.lastrowid)
+        return self.get(proposal_id)
+
+    def _insert_proposal(self, entry_id: str, kind: str, actor: str, origin: str, proposed: Entry,
+                         base_hash: str | None, check: Check, now: datetime) -> int:
+        """Inside the caller's transaction: older open proposals of the entry give way to this one."""
+        self._supersede(entry_id, now)
+        cursor = self.db.execute(
+            "insert into proposals (entry_id, kind, state, author, origin, entry, base_hash, flags, created_at, "
+            "updated_at) values (?, ?, 'in_review', ?, ?, ?, ?, ?, ?, ?)",
+            [entry_id, kind, actor, origin, _dump(proposed.as_dict()), base_hash,
+             _dump([f.as_dict() for f in check.flags]), iso(now), iso(now)])
+        return cursor.lastrowid
 
     def _supersede(self, entry_id: str, now: datetime) -> None:
         self.db.execute("update proposals set state = 'superseded', updated_at = ? where entry_id = ? and state in "
@@ -414,9 +461,55 @@ class Workflow:
         published = replace(proposal.entry, status="published", reviewer=actor, reviewed=today,
                             review_by=add_months(today, REVIEW_MONTHS), path=current.path if current else "",
                             review_state="approved", review_log=(*proposal.entry.review_log, approval))
+        if self.content_dir is not None:
+            # The content file and the rows change together: a restart's content sync then finds nothing new.
+            try:
+                published, target, text, digest = write_entry_with_rows(self.content_dir, published, current)
+            except EntryFileError as error:
+                raise CurationError("problems", check=Check(tuple(Issue("file", "", p) for p in error.problems)))
+            with file_and_rows(self.db, target, text):
+                self.store.save_rows(published, actor, "publish", before=current, note=f"proposal {proposal_id}",
+                                     file_hash=digest)
+                self._decide_rows(proposal, "published", actor, None, now)
+            return published
         self.store.save(published, actor, "publish", before=current, note=f"proposal {proposal_id}")
         self._decide(proposal, "published", actor, None)
         return published
+
+    def approve(self, proposal_id: int, actor: str, comment: str | None = None) -> None:
+        """A reviewer's approval, recorded beside the proposal; the author can never approve their own."""
+        self._verdict(proposal_id, actor, "approve", comment)
+
+    def request_changes(self, proposal_id: int, actor: str, comment: str) -> Proposal:
+        """Send it back with a comment saying what to change (a new entry returns to draft)."""
+        comment = clean_text(comment)
+        if not comment:
+            raise CurationError("comment_needed")
+        self._verdict(proposal_id, actor, "changes", comment)
+        return self.reject(proposal_id, actor, comment)
+
+    def _verdict(self, proposal_id: int, actor: str, verdict: str, comment: str | None) -> None:
+        proposal = self._open(proposal_id, actor, verdict)
+        now = self.clock()
+        if actor in (proposal.author, proposal.entry.author):
+            audit(self.db, now, actor, f"refused:{verdict}_own", proposal.entry_id, after={"proposal": proposal_id})
+            raise CurationError("four_eyes")
+        with self.db.conn:
+            self.db.execute("begin immediate")
+            self.db.execute("insert into proposal_reviews (proposal_id, actor, verdict, comment, at) values "
+                            "(?, ?, ?, ?, ?)", [proposal_id, actor, verdict, comment, iso(now)])
+            audit(self.db, now, actor, f"proposal_{verdict}", proposal.entry_id, {"proposal": proposal_id},
+                  {"proposal": proposal_id, "verdict": verdict, "comment": comment})
+
+    def reviews(self, proposal_id: int) -> list[dict[str, Any]]:
+        return list(self.db.query("select actor, verdict, comment, at from proposal_reviews where proposal_id = ? "
+                                  "order by id", [proposal_id]))
+
+    def recent(self, limit: int = 20) -> list[Proposal]:
+        """Proposals decided lately, newest first (what happened to one's own proposals)."""
+        return [_proposal(r) for r in self.db.query(
+            "select * from proposals where state not in ('draft', 'in_review') order by updated_at desc, id desc "
+            "limit ?", [limit])]
 
     def reject(self, proposal_id: int, actor: str, note: str | None = None) -> Proposal:
         """Send a proposal back; a new entry returns to draft, an edit leaves the published version as it was."""
@@ -451,11 +544,14 @@ class Workflow:
         now = self.clock()
         with self.db.conn:
             self.db.execute("begin immediate")
-            self.db.execute("update proposals set state = ?, decided_by = ?, decided_at = ?, note = ?, updated_at = ? "
-                            "where id = ?", [state, actor, iso(now), note, iso(now), proposal.id])
-            audit(self.db, now, actor, f"proposal_{state}", proposal.entry_id, {"proposal": proposal.id,
-                                                                                 "state": proposal.state},
-                  {"proposal": proposal.id, "state": state, "note": note})
+            self._decide_rows(proposal, state, actor, note, now)
+
+    def _decide_rows(self, proposal: Proposal, state: str, actor: str, note: str | None, now: datetime) -> None:
+        self.db.execute("update proposals set state = ?, decided_by = ?, decided_at = ?, note = ?, updated_at = ? "
+                        "where id = ?", [state, actor, iso(now), note, iso(now), proposal.id])
+        audit(self.db, now, actor, f"proposal_{state}", proposal.entry_id, {"proposal": proposal.id,
+                                                                             "state": proposal.state},
+              {"proposal": proposal.id, "state": state, "note": note})
 
 
 def stale_entries(entries: Iterable[Entry], today: date) -> list[Entry]:
@@ -534,8 +630,9 @@ class Announcements:
                 chosen.add(user_id)
         return sorted(chosen)
 
-    def enqueue(self, announcement_id: int, actor: str) -> int:
-        """Queue one delivery per recipient, due now; running it again adds nobody twice. Returns rows added."""
+    def enqueue(self, announcement_id: int, actor: str, due_at: datetime | None = None) -> int:
+        """Queue one delivery per recipient, due now (or at `due_at`, not in the past); running it again adds
+        nobody twice. Returns rows added."""
         announcement = self.get(announcement_id)
         if announcement is None:
             raise CurationError("not_found")
@@ -548,15 +645,20 @@ class Announcements:
             self.db.conn.executemany(
                 "insert or ignore into deliveries (dedupe_key, user_id, child_id, kind, item_id, due_at, state) "
                 "values (?, ?, null, 'announcement', ?, ?, 'pending')",
-                [(f"announcement:{announcement_id}:{user_id}", user_id, str(announcement_id), iso(now))
-                 for user_id in users])
+                [(f"announcement:{announcement_id}:{user_id}", user_id, str(announcement_id),
+                  iso(max(due_at, now) if due_at else now)) for user_id in users])
             added = self.db.execute("select total_changes()").fetchone()[0] - before
             self.db.execute("update announcements set state = 'queued', queued = queued + ? where id = ?",
                             [added, announcement_id])
             audit(self.db, now, actor, "announcement_queued", f"announcement:{announcement_id}",
                   {"state": announcement.state, "queued": announcement.queued},
-                  {"state": "queued", "queued": announcement.queued + added})
+                  {"state": "queued", "queued": announcement.queued + added,
+                   "due_at": iso(max(due_at, now) if due_at else now)})
         return added
+
+    def recent(self, limit: int = 20) -> list[Announcement]:
+        return [_announcement(r) for r in self.db.query("select * from announcements order by id desc limit ?",
+                                                        [limit])]
 
 
 def create_schema(db: sqlite_utils.Database) -> None:

@@ -504,6 +504,40 @@ def _m_users_autoincrement(db: sqlite_utils.Database) -> None:
 _m_users_autoincrement.rebuilds_referenced_table = "users"  # type: ignore[attr-defined]
 
 
+def _m_web_console(db: sqlite_utils.Database) -> None:
+    """The web console: one-time sign-in links (stored hashed), staff passwords (argon2), sign-in attempts for
+    rate limiting, and reviewers' verdicts on proposals (approve, or request changes with a comment)."""
+    db.execute("""create table web_links (
+        id integer primary key,
+        token_hash text not null unique,       -- sha256 of the token; the token itself is only in the link
+        telegram_id integer not null,
+        created_at text not null,
+        expires_at text not null,
+        used_at text
+    )""")
+    db.execute("""create table staff_passwords (
+        telegram_id integer primary key,
+        hash text not null,                    -- argon2id
+        set_at text not null
+    )""")
+    db.execute("""create table web_signin_attempts (
+        id integer primary key,
+        key text not null,                     -- 'addr:<client address>' or 'id:<telegram id>'
+        at text not null,
+        ok integer not null check (ok in (0, 1))
+    )""")
+    db.execute("create index web_signin_attempts_key on web_signin_attempts(key, at)")
+    db.execute("""create table proposal_reviews (
+        id integer primary key,
+        proposal_id integer not null references proposals(id),
+        actor text not null,
+        verdict text not null check (verdict in ('approve', 'changes')),
+        comment text,
+        at text not null
+    )""")
+    db.execute("create index proposal_reviews_proposal on proposal_reviews(proposal_id)")
+
+
 MIGRATIONS: list[Migration] = [_m001_core, _m002_retrieval, _m003_services, _m004_curation, _m005_lean_planning,
                                  _m006_ledger_by_recipient, _m007_entry_red_flags, _m_update_inbox,
-                                 _m_tips_attempts, _m_users_autoincrement, _m_entry_review_log]
+                                 _m_tips_attempts, _m_users_autoincrement, _m_entry_review_log, _m_web_console]

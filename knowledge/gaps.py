@@ -8,7 +8,7 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterable, Protocol, Sequence
 
 import numpy as np
@@ -62,6 +62,22 @@ class Cluster:
     @property
     def count(self) -> int:
         return len(self.questions)
+
+    @property
+    def closed(self) -> bool:
+        """A curator wrote or extended an entry from this cluster and it was published: it answers these now."""
+        return any(a.get("state") == "published" for a in self.actions)
+
+    def weekly_counts(self, now: datetime, weeks: int = 8) -> list[int]:
+        """Questions per week, oldest week first, the last ending now: the cluster's trend."""
+        counts = [0] * weeks
+        for q in self.questions:
+            asked = datetime.fromisoformat(q.asked_at.replace("Z", "+00:00"))
+            age = now - (asked if asked.tzinfo else asked.replace(tzinfo=timezone.utc))
+            week = int(age.total_seconds() // (7 * 86400))
+            if 0 <= week < weeks:
+                counts[weeks - 1 - week] += 1
+        return counts
 
     @property
     def ids(self) -> list[int]:

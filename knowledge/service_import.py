@@ -465,11 +465,12 @@ def _read_bytes(path: Path, limit: int) -> bytes:
 
 
 def import_services(db: sqlite_utils.Database, path: Path | str, strict: bool = False, today: date | None = None,
-                    dataset: str | None = None, bundled: bool = False, max_bytes: int | None = None) -> ImportReport:
+                    dataset: str | None = None, bundled: bool = False, max_bytes: int | None = None,
+                    dry_run: bool = False) -> ImportReport:
     """Validate every row of a CSV or GeoJSON file, then write the valid ones in one transaction, updating rows
     with the same id in place. With strict=True any rejected row rejects the whole file. Raises
     ServiceImportError when the file as a whole cannot be read. Bundled imports also remove rows of the same data
-    set that are no longer in the file."""
+    set that are no longer in the file. With dry_run=True nothing is written: the report says what would be."""
     path = Path(path)
     today = today or date.today()
     data = _read_bytes(path, MAX_FILE_BYTES if max_bytes is None else max_bytes)
@@ -505,6 +506,12 @@ def import_services(db: sqlite_utils.Database, path: Path | str, strict: bool = 
         raise ServiceImportError("the file has a header but no rows")
     if strict and report.rejected:
         return report  # nothing written: strict means all or nothing
+    if dry_run:
+        ids = {row[0] for row in accepted}
+        live = {r[0] for r in db.execute("select id from services")} if ids else set()
+        report.updated = len(ids & live)
+        report.inserted = len(ids) - report.updated
+        return report
     _write(db, report, accepted, dataset or path.name, hashlib.sha256(data).hexdigest(), bundled)
     return report
 
@@ -710,3 +717,32 @@ def ensure_bundled_services(db: sqlite_utils.Database, content_dir: Path | str,
         finally:
             _release_lease(db, holder)
     return total
+
+
+def edit_service(db: sqlite_utils.Database, service_id: str, changes: dict[str, Any], actor: str,
+                 today: date | None = None) -> tuple[dict[str, Any] | None, list[str]]:
+    """Change some fields of one service record, checked by the importer's own row validation; returns (the clean
+    record, []) when written, or (None, errors). One transaction, audited with the before and after values."""
+    from .curation import audit
+
+    today = today or date.today()
+    rows = list(db.query("select * from services where id = ?", [service_id]))
+    if not rows:
+        return None, [f"no service with id {service_id!r}"]
+    before = {c: rows[0][c] for c in COLUMNS}
+    raw = {c: ("" if v is None else v) for c, v in before.items()}
+    raw.update({k: v for k, v in changes.items() if k in CSV_COLUMNS and k != "id"})
+    if "is_demo" in raw:
+        raw["is_demo"] = "1" if str(raw["is_demo"]).strip().lower() in _TRUE else "0"
+    clean, errors, _ = validate_record(raw, today)
+    if clean is None:
+        return None, errors
+    clean["dataset"] = before["dataset"]
+    clean["source"] = clean["source"] or before["source"]
+    now = datetime.now(timezone.utc)
+    with db.conn:
+        db.execute("begin immediate")
+        db.execute(f"update services set {', '.join(f'{c} = ?' for c in COLUMNS if c != 'id')} where id = ?",
+                   [clean[c] for c in COLUMNS if c != "id"] + [service_id])
+        audit(db, now, actor, "service_edit", f"service:{service_id}", before, {c: clean[c] for c in COLUMNS})
+    return clean, []

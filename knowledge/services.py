@@ -408,3 +408,17 @@ def youngest_care_age(db, care: str) -> int | None:
     row = db.execute(f"select min(age_min_months) from services where type in ({marks}) "
                      "and age_min_months is not null", list(types)).fetchone()
     return row[0] if row and row[0] is not None else None
+
+def find_services(db: sqlite_utils.Database, text: str, limit: int = 50) -> list[Service]:
+    """Records whose id, name, district or city contains `text` (the console's search box), by name."""
+    like = "%" + text.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    rows = db.query("select * from services where id like :q escape '\\' or name_en like :q escape '\\' or "
+                    "name_zh like :q escape '\\' or district like :q escape '\\' or city like :q escape '\\' "
+                    "order by coalesce(name_en, name_zh), id limit :limit", {"q": like, "limit": limit})
+    return [service_from_row(r) for r in rows]
+
+
+def registration_counts(db: sqlite_utils.Database) -> dict[str, int]:
+    """Records per registration status (registered, pending, unregistered, unknown), every status present."""
+    found = dict(db.execute("select registration, count(*) from services group by registration").fetchall())
+    return {status: found.get(status, 0) for status in REGISTRATION}

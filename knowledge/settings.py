@@ -55,6 +55,13 @@ class Settings:
     log_file: Path | None = None  # besides stderr; created 0600 in a 0700 folder
     # Days a stored question keeps its (already anonymised) words and its link to the asker; then only the count.
     question_retention_days: int = 180
+    # The web console (`sprout web`; beside the bot in `sprout run` when SPROUT_WEB=1). Loopback unless configured.
+    web_enabled: bool = False
+    web_listen: str = "127.0.0.1"
+    web_port: int = 8088
+    # The address curators open, put in the one-time sign-in links the bot sends; default http://<listen>:<port>.
+    web_url: str | None = None
+    web_link_minutes: int = 15
 
     @property
     def index_dir(self) -> Path:
@@ -72,6 +79,17 @@ class Settings:
         api = self.telegram_api_url.rstrip("/")
         root = api[:-len("/bot")] if api.endswith("/bot") else api
         return f"{root}/bot", f"{root}/file/bot"
+
+    def web_secret_path(self) -> Path:
+        """The web console's cookie-signing key: generated 0600 on first use, like the webhook secret."""
+        return self.data_dir / "web_secret"
+
+    @property
+    def web_base_url(self) -> str:
+        if self.web_url:
+            return self.web_url
+        host = f"[{self.web_listen}]" if ":" in self.web_listen else self.web_listen
+        return f"http://{host}:{self.web_port}"
 
 
 def _text(name: str) -> Callable[[Any], str]:
@@ -122,6 +140,29 @@ def _ids(name: str) -> Callable[[Any], frozenset[int]]:
                 )
             ids.add(int(item))
         return frozenset(ids)
+
+    return parse
+
+
+def _flag(name: str) -> Callable[[Any], bool]:
+    def parse(value: Any) -> bool:
+        text = str(value).strip().lower()
+        if text in ("1", "true", "yes", "on"):
+            return True
+        if text in ("0", "false", "no", "off"):
+            return False
+        raise SettingsError(f"{name}={value!r} is not valid; accepted values: 1 or 0 (also true/false, yes/no)")
+
+    return parse
+
+
+def _web_url(name: str) -> Callable[[Any], str]:
+    def parse(value: Any) -> str:
+        text = str(value).strip().rstrip("/")
+        if not text.startswith(("https://", "http://")) or len(text) < 10:
+            raise SettingsError(f"{name}={value!r} is not valid; accepted values: an http:// or https:// address, "
+                                "like https://sprout.example.org")
+        return text
 
     return parse
 
@@ -205,6 +246,11 @@ _FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "log_file": ("SPROUT_LOG_FILE", lambda v: Path(_text("SPROUT_LOG_FILE")(v))),
     "question_retention_days": ("SPROUT_QUESTION_RETENTION_DAYS",
                                 _int_range("SPROUT_QUESTION_RETENTION_DAYS", 1, 3650)),
+    "web_enabled": ("SPROUT_WEB", _flag("SPROUT_WEB")),
+    "web_listen": ("SPROUT_WEB_LISTEN", _text("SPROUT_WEB_LISTEN")),
+    "web_port": ("SPROUT_WEB_PORT", _int_range("SPROUT_WEB_PORT", 1, 65535)),
+    "web_url": ("SPROUT_WEB_URL", _web_url("SPROUT_WEB_URL")),
+    "web_link_minutes": ("SPROUT_WEB_LINK_MINUTES", _int_range("SPROUT_WEB_LINK_MINUTES", 1, 120)),
 }
 ENVIRONMENT_VARIABLES = ("SPROUT_CONFIG",) + tuple(env for env, _ in _FIELDS.values())
 

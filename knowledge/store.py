@@ -131,10 +131,15 @@ class EntryStore:
         """Write an entry, its review history and the audit log in one transaction."""
         with self.db.conn:
             self.db.execute("begin immediate")
-            self._write(entry, None)
-            if before is None or before.status != entry.status:
-                self._review(entry.id, before.status if before else None, entry.status, actor, note)
-            self.db.execute("insert into audit_log (at, actor, action, target, before, after) values (?, ?, ?, ?, ?, ?)",
-                            [utcnow_iso(), actor, action, entry.id,
-                             json.dumps(before.as_dict(), ensure_ascii=False) if before else None,
-                             json.dumps(entry.as_dict(), ensure_ascii=False)])
+            self.save_rows(entry, actor, action, before, note)
+
+    def save_rows(self, entry: Entry, actor: str, action: str, before: Entry | None = None, note: str | None = None,
+                  file_hash: str | None = None) -> None:
+        """`save` inside the caller's transaction; `file_hash` when the caller also writes the entry's file."""
+        self._write(entry, file_hash)
+        if before is None or before.status != entry.status:
+            self._review(entry.id, before.status if before else None, entry.status, actor, note)
+        self.db.execute("insert into audit_log (at, actor, action, target, before, after) values (?, ?, ?, ?, ?, ?)",
+                        [utcnow_iso(), actor, action, entry.id,
+                         json.dumps(before.as_dict(), ensure_ascii=False) if before else None,
+                         json.dumps(entry.as_dict(), ensure_ascii=False)])

@@ -68,3 +68,22 @@ def usage_stats(db: sqlite_utils.Database, now: datetime, days: int = 30) -> dic
         "services_searches": None,
         "notes": [SERVICES_NOTE],
     }
+
+
+def questions_by_day_and_language(db: sqlite_utils.Database, now: datetime, days: int = 30) -> dict[str, dict[str, int]]:
+    """{day: {lang: questions}} for every day of the period (days without questions count 0), for the charts."""
+    since = now - timedelta(days=days - 1)
+    counts: dict[str, dict[str, int]] = {}
+    for offset in range(days):
+        counts[(since + timedelta(days=offset)).date().isoformat()] = {"en": 0, "zh": 0}
+    for day, lang, n in db.execute("select substr(asked_at, 1, 10), lang, count(*) from question_log where "
+                                   "asked_at >= ? group by 1, 2", [since.date().isoformat()]):
+        if day in counts:
+            counts[day][lang] = counts[day].get(lang, 0) + n
+    return counts
+
+
+def least_helpful(stats: dict[str, Any], limit: int = 10) -> list[tuple[str, dict[str, Any]]]:
+    """Entries with the most "not helpful" votes, then the lowest rate."""
+    rows = [(entry, row) for entry, row in stats["helpfulness"]["by_entry"].items() if row["not_helpful"]]
+    return sorted(rows, key=lambda kv: (-kv[1]["not_helpful"], kv[1]["rate"] or 0, kv[0]))[:limit]

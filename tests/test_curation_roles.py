@@ -23,7 +23,7 @@ OLD_USERNAME = "nurse_li"   # the curator's username until they changed it; some
 STRANGER = {"id": 900, "username": "just_a_parent"}
 IMPOSTOR = {"id": 901, "username": OLD_USERNAME}
 COMMANDS = ["review", "propose", "propose sleep-naps-by-age", "stale", "retire sleep-naps-by-age", "gaps", "stats",
-            "announce"]
+            "announce", "web"]
 BUTTONS = ["cur:topic:health", "cur:next", "cur:useq", "cur:edit:en_body", "cur:sum", "cur:submit", "cur:cancel",
            "cur:retire", "cur:gap:a:1", "cur:gap:d:1", "cur:att:0", "cur:pub:1", "cur:rej:1", "cur:annr:all",
            "cur:annb:all", "cur:anns:1", "cur:annx:1", "cur:no-such-action"]

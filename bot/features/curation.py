@@ -46,7 +46,7 @@ class Curation:
         commands: dict[str, tuple[str, Callable[[Turn], list[Reply]]]] = {
             "review": (CURATOR, self.review), "propose": (CURATOR, self.propose), "stale": (CURATOR, self.stale),
             "retire": (CURATOR, self.retire), "gaps": (CURATOR, self.gaps), "stats": (CURATOR, self.stats),
-            "announce": (REVIEWER, self.announce),
+            "announce": (REVIEWER, self.announce), "web": (CURATOR, self.web),
         }
         self.commands = {name: self._guarded(needed, f"/{name}", handler) for name, (needed, handler) in commands.items()}
         self.callbacks = {"cur": self.on_button}
@@ -512,6 +512,19 @@ class Curation:
                       proposal_id=proposal.id)
         return [turn.reply(turn.t("cur.attached", id=entry_id, number=proposal.id)),
                 turn.reply(self._card(turn, proposal))]
+
+    # /web ----------------------------------------------------------------------------------------------------------
+
+    def web(self, turn: Turn) -> list[Reply]:
+        """A one-time link that signs this curator in to the web console (private chat only: it is a key)."""
+        from knowledge.web_access import issue_link, sign_in_url
+
+        if not turn.private:
+            return [turn.reply(turn.t("cur.web_private"))]
+        settings = turn.engine.settings
+        token = issue_link(self.db, settings, turn.incoming.telegram_user_id, turn.now)
+        return [turn.reply(turn.t("cur.web_link", url=sign_in_url(settings, token),
+                                  minutes=settings.web_link_minutes))]
 
     # /stats --------------------------------------------------------------------------------------------------------
 
