@@ -506,8 +506,6 @@ def _read_review(r: "_Reader", author: str | None, published: bool,
             r.error(f"{key}.by", "a source check must be done by someone other than the author")
         if outcome == "approved" and by and not _APPROVER.match(by):
             r.error(f"{key}.by", "an approval names the reviewer's curator id, like 'tg:123456'")
-        if records and day and day < records[-1].date:
-            r.error(f"{key}.date", "review records must be in date order, oldest first")
         if day and by and did and outcome:
             records.append(ReviewRecord(day, by, did, outcome, tuple(against), str(item.get("note") or "").strip()))
     if state == "source-checked" and not any(x.outcome in CHECK_OUTCOMES for x in records):

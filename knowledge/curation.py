@@ -215,6 +215,9 @@ def check_entry(entry: Entry, known_links: Iterable[str] = ()) -> Check:
     if not problems:
         # The file validator is the last word on everything else (id, topic, ages, dates, reviewer rules).
         path = f"content/guidance/{entry.topic}/{entry.id}.md"
+        if not entry.review_log:  # a draft from the chat or the console: propose() adds its record
+            entry = replace(entry, review_log=(ReviewRecord(date.today(), entry.author or "curator",
+                                                            "drafted in the review workflow", "drafted"),))
         _, found = parse_entry(render_entry_file(entry), path, *QUESTIONS)
         problems += [Issue("file", "", p.message) for p in found if p.level == "error"]
     return Check(tuple(dict.fromkeys(problems)), tuple(dict.fromkeys(flags)))

