@@ -166,7 +166,7 @@ def test_without_an_age_no_entry_is_penalised_for_its_range(kb):
 
 @pytest.mark.parametrize("question", [
     "bugaboo or uppababy? which pram brand is better for cobbled streets and a small car boot",
-    "what is the best way to trim a newborn's tiny fingernails",
+    "when can we get our baby girl's ears pierced, is 6 months too early",
     "are those baby sign language classes worth paying for or is it just a gimmick",
     "婴儿推车哪个牌子好，想买个轻便能折叠的",
     "医院推销脐带血储存，要不要自费存，值不值",
