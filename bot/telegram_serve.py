@@ -14,8 +14,6 @@ import functools
 import hmac
 import json
 import logging
-import os
-import secrets
 import signal
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
@@ -32,6 +30,7 @@ from telegram.ext import Application
 from knowledge.clock import Clock, utc_now
 from knowledge.db import open_database
 from knowledge.inbox import Inbox, InboxItem
+from knowledge.secret_files import stored_secret
 from knowledge.settings import MIN_WEBHOOK_SECRET
 
 if TYPE_CHECKING:
@@ -57,30 +56,10 @@ def webhook_secret(settings: "Settings") -> str:
     and kept in the data folder (mode 0600), so a restart keeps it and Telegram keeps being able to reach us."""
     if settings.webhook_secret:
         return settings.webhook_secret
-    path = Path(settings.data_dir) / SECRET_FILE
-    try:
-        stored = path.read_text(encoding="ascii").strip()
-    except FileNotFoundError:
-        stored = ""
-    except (OSError, UnicodeDecodeError) as exc:
-        log.warning("webhook secret file unreadable (%s); generating a new one", type(exc).__name__)
-        stored = ""
-    if len(stored) >= MIN_WEBHOOK_SECRET and all(c.isalnum() or c in "_-" for c in stored):
-        if os.stat(path).st_mode & 0o077:
-            os.chmod(path, 0o600)
-        return stored
-    secret = secrets.token_urlsafe(32)  # 43 characters of A-Z, a-z, 0-9, _ and -, as Telegram accepts
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{SECRET_FILE}.{os.getpid()}")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.write(fd, secret.encode("ascii") + b"\n")
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(temporary, path)
-    log.info("generated a webhook secret and stored it in %s", path)
-    return secret
+    # 43 characters of A-Z, a-z, 0-9, _ and -, as Telegram accepts
+    return stored_secret(Path(settings.data_dir) / SECRET_FILE, 32,
+                         lambda secret: len(secret) >= MIN_WEBHOOK_SECRET and
+                         all(c.isalnum() or c in "_-" for c in secret), "webhook secret")
 
 
 # The webhook ----------------------------------------------------------------------------------------------------

@@ -5,19 +5,16 @@ signing key kept in the data folder. Roles are the bot's: numeric Telegram ids i
 from __future__ import annotations
 
 import hashlib
-import logging
-import os
 import secrets
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import sqlite_utils
 
 from .curation import audit, role_of, staff_actor
 from .schedule import iso
+from .secret_files import stored_secret
 from .settings import Settings
 
-log = logging.getLogger(__name__)
 
 MIN_PASSWORD = 12
 MAX_PASSWORD = 256
@@ -128,29 +125,7 @@ def check_password(db: sqlite_utils.Database, settings: Settings, telegram_id: i
 def signing_key(settings: Settings) -> str:
     """The key that signs console cookies: generated on first use and kept 0600 in the data folder, so sessions
     survive a restart; delete the file to sign everyone out."""
-    path: Path = settings.web_secret_path
-    try:
-        stored = path.read_text(encoding="ascii").strip()
-    except FileNotFoundError:
-        stored = ""
-    except (OSError, UnicodeDecodeError) as exc:
-        log.warning("web console key unreadable (%s); generating a new one", type(exc).__name__)
-        stored = ""
-    if len(stored) >= 32:
-        if os.stat(path).st_mode & 0o077:
-            os.chmod(path, 0o600)
-        return stored
-    key = secrets.token_urlsafe(48)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.write(fd, key.encode("ascii") + b"\n")
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(temporary, path)
-    return key
+    return stored_secret(settings.web_secret_path, 48, lambda key: len(key) >= 32, "web console key")
 
 
 def audit_rows(db: sqlite_utils.Database, limit: int = 200, actor: str | None = None) -> list[dict]:
