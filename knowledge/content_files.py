@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Iterator
 
@@ -88,8 +89,6 @@ def file_and_rows(db: sqlite_utils.Database, target: Path, text: str) -> Iterato
 
 def write_entry_with_rows(content_dir: Path, entry: Entry, current: Entry | None):
     """(entry with its path, target, text, hash): what `file_and_rows` needs for this entry."""
-    from dataclasses import replace
-
     target, rel = entry_file(content_dir, entry, current)
     placed = replace(entry, path=rel)
     text = render_entry_file(placed)

@@ -386,10 +386,7 @@ class Workflow:
             raise CurationError("problems", check=check)
         if not editing and self.content_dir is not None:
             # A new entry: its in-review file and its rows, together.
-            try:
-                proposed, target, text, digest = write_entry_with_rows(self.content_dir, proposed, current)
-            except EntryFileError as error:
-                raise CurationError("problems", check=Check(tuple(Issue("file", "", p) for p in error.problems)))
+            proposed, target, text, digest = self._entry_file(proposed, current)
             with file_and_rows(self.db, target, text):
                 self.store.save_rows(proposed, actor, "propose", before=current, note=f"proposed via {origin}",
                                      file_hash=digest)
@@ -416,6 +413,13 @@ class Workflow:
             [entry_id, kind, actor, origin, _dump(proposed.as_dict()), base_hash,
              _dump([f.as_dict() for f in check.flags]), iso(now), iso(now)])
         return cursor.lastrowid
+
+    def _entry_file(self, entry: Entry, current: Entry | None) -> tuple[Entry, Path, str, str]:
+        """The entry's content file, ready to be written with its rows; the file validator's refusal as problems."""
+        try:
+            return write_entry_with_rows(self.content_dir, entry, current)
+        except EntryFileError as error:
+            raise CurationError("problems", check=Check(tuple(Issue("file", "", p) for p in error.problems)))
 
     def _supersede(self, entry_id: str, now: datetime) -> None:
         self.db.execute("update proposals set state = 'superseded', updated_at = ? where entry_id = ? and state in "
@@ -466,10 +470,7 @@ class Workflow:
                             review_state="approved", review_log=(*proposal.entry.review_log, approval))
         if self.content_dir is not None:
             # The content file and the rows change together: a restart's content sync then finds nothing new.
-            try:
-                published, target, text, digest = write_entry_with_rows(self.content_dir, published, current)
-            except EntryFileError as error:
-                raise CurationError("problems", check=Check(tuple(Issue("file", "", p) for p in error.problems)))
+            published, target, text, digest = self._entry_file(published, current)
             with file_and_rows(self.db, target, text):
                 self.store.save_rows(published, actor, "publish", before=current, note=f"proposal {proposal_id}",
                                      file_hash=digest)

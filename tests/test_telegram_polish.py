@@ -105,21 +105,6 @@ def test_a_timeout_after_the_request_was_written_is_not_retried_nor_apologised_f
     assert "may not have been delivered" in caplog.text
 
 
-def test_a_bug_in_our_code_still_gets_the_apology(runtime):
-    def broken(incoming):
-        raise RuntimeError("boom")
-
-    runtime.engine.handle = broken
-    bot = Bot(runtime)
-
-    async def script():
-        async with bot.app:
-            await bot.text(107, "hello")
-
-    asyncio.run(script())
-    assert len(sorry(bot)) == 1
-
-
 # 3. Typing ---------------------------------------------------------------------------------------------------
 
 def test_a_question_shows_typing_before_the_answer(runtime):

@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 from knowledge.settings import REPO_ROOT, Settings
+from retrievalhelpers import copy_data
 
 CONTENT_DIR = REPO_ROOT / "content"
 CURATOR, REVIEWER, REVIEWER_2, PARENT = 501, 601, 602, 900
@@ -16,14 +17,7 @@ CURATOR, REVIEWER, REVIEWER_2, PARENT = 501, 601, 602, 900
 def console_settings(base: Path, built_index: Path, **extra) -> Settings:
     """Settings over `base`: the built database and index copied in, and the content copied too, because the
     console writes content files when it publishes."""
-    for item in built_index.iterdir():
-        if item.name.startswith("sprout.db-"):
-            continue
-        target = base / item.name
-        if item.is_dir():
-            shutil.copytree(item, target, symlinks=True)
-        else:
-            shutil.copy2(item, target)
+    copy_data(built_index, base)
     shutil.copytree(CONTENT_DIR, base / "content", ignore=shutil.ignore_patterns("eval"))
     return Settings(data_dir=base, db_path=base / "sprout.db", content_dir=base / "content",
                     curator_ids=frozenset({CURATOR}), reviewer_ids=frozenset({REVIEWER, REVIEWER_2}),
